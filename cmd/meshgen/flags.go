@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/pflag"
+)
+
+// common are the flags every tree command takes.
+type common struct {
+	inventory string
+	out       string
+}
+
+func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		fmt.Fprintf(c.stdout, "%s\n\nUsage:\n  meshgen %s [flags]\n\nFlags:\n%s", summary, name, fs.FlagUsages())
+		if examples != "" {
+			fmt.Fprintf(c.stdout, "\nExamples:\n%s", examples)
+		}
+	}
+	return fs
+}
+
+func (co *common) register(fs *pflag.FlagSet) {
+	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file")
+	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
+}
+
+// parse parses flags; it returns ok=false with the exit status to use when
+// the command should stop (help asked for, or a usage error).
+func (c *cli) parse(fs *pflag.FlagSet, args []string) (status int, ok bool) {
+	fs.SetOutput(discard{})
+	err := fs.Parse(args)
+	if errors.Is(err, pflag.ErrHelp) {
+		fs.Usage()
+		return exitOK, false
+	}
+	if err != nil {
+		c.errorf("%s: %v", fs.Name(), err)
+		c.hintf("run 'meshgen %s --help' for usage", fs.Name())
+		return exitBad, false
+	}
+	return 0, true
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,77 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+func (c *cli) generate(args []string) int {
+	var co common
+	var check bool
+	fs := c.flagSet("generate", "Write or refresh the generated tree: one kustomize overlay per cluster.",
+		`  meshgen generate -i inventory.yaml -o fleet/
+  meshgen generate --check          # in a pre-commit hook or CI: exit 1 if stale
+`)
+	co.register(fs)
+	fs.BoolVar(&check, "check", false, "write nothing; exit 1 and list the stale files if the tree is not up to date")
+	if st, ok := c.parse(fs, args); !ok {
+		return st
+	}
+	if fs.NArg() > 0 {
+		c.errorf("generate: unexpected argument %q", fs.Arg(0))
+		return exitBad
+	}
+	s, st := c.compute(co)
+	if s == nil {
+		return st
+	}
+	changes, err := plan(s.disk, s.tree)
+	if err != nil {
+		c.reportPlanError(err)
+		return exitBad
+	}
+	if check {
+		for _, ch := range changes {
+			fmt.Fprintf(c.stdout, "%c %s\n", ch.op, ch.path)
+		}
+		if len(changes) > 0 {
+			c.errorf("%d generated %s stale in %s", len(changes), plural(len(changes), "file is", "files are"), co.out)
+			c.hintf("run 'meshgen generate -i %s -o %s' and commit the result", co.inventory, co.out)
+			return exitDrift
+		}
+		return exitOK
+	}
+	if err := apply(co.out, changes); err != nil {
+		c.errorf("write %s: %v", co.out, err)
+		return exitBad
+	}
+	if len(changes) > 0 {
+		var w, r int
+		for _, ch := range changes {
+			if ch.op == 'D' {
+				r++
+			} else {
+				w++
+			}
+		}
+		c.errorf("%s: %d %s written, %d removed", co.out, w, plural(w, "file", "files"), r)
+	}
+	return exitOK
+}
+
+func (c *cli) reportPlanError(err error) {
+	var ce *conflictError
+	if errors.As(err, &ce) {
+		c.errorf("%v", err)
+		c.hintf("move those files away, or generate into another directory; meshgen only replaces files that start with its 'Code generated' header")
+		return
+	}
+	c.errorf("%v", err)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,92 @@
+// Command meshgen turns an inventory of Kubernetes clusters into the
+// kustomize overlays that join them into one Istio multicluster mesh.
+//
+// This package is the only code that touches the disk, the clock, the
+// environment and the terminal; everything else is computed by package
+// generator from values.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+}
+
+// Exit statuses.
+const (
+	exitOK    = 0 // done; no drift, no findings
+	exitDrift = 1 // the tree is stale, or validation found problems
+	exitBad   = 2 // bad input, usage or I/O
+)
+
+// cli carries one invocation's streams and environment, so that tests can
+// run many invocations in one process.
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// errorf prints a message in meshgen's one voice: "meshgen: ...".
+func (c *cli) errorf(format string, args ...any) {
+	fmt.Fprintf(c.stderr, "meshgen: "+format+"\n", args...)
+}
+
+// hintf prints a known fix.
+func (c *cli) hintf(format string, args ...any) {
+	fmt.Fprintf(c.stderr, "meshgen: hint: "+format+"\n", args...)
+}
+
+// Main runs meshgen with args (without the program name) and returns its
+// exit status.
+func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitBad
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "generate":
+		return c.generate(rest)
+	case "diff":
+		return c.diff(rest)
+	case "validate":
+		return c.validate(rest)
+	case "build":
+		return c.build(rest)
+	case "version":
+		return c.version(rest)
+	case "help", "-h", "--help":
+		if len(rest) > 0 {
+			return Main(append(rest[:1:1], "--help"), stdout, stderr, getenv)
+		}
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	c.errorf("unknown command %q", cmd)
+	c.hintf("commands are %s", strings.Join(commands, ", "))
+	return exitBad
+}
+
+var commands = []string{"generate", "diff", "validate", "build", "version"}
+
+const usage = `meshgen turns an inventory of clusters, networks and exported services into
+the per-cluster kustomize overlays of one Istio multicluster mesh.
+
+Usage:
+  meshgen generate [-i inventory.yaml] [-o DIR]   write or refresh the tree
+  meshgen generate --check                        exit 1 if the tree is stale
+  meshgen diff                                    unified diff of what generate would change
+  meshgen validate                                inventory lint + build every overlay
+  meshgen build CLUSTER                           kustomize build of one overlay to stdout
+  meshgen version                                 print the version
+
+Run 'meshgen COMMAND --help' for a command's flags and examples.
+
+Exit status: 0 ok, 1 stale tree or findings, 2 bad input, usage or I/O error.
+`

@@ -1,0 +1,207 @@
+package generator
+
+import (
+	"path"
+
+	"github.com/meshgen/meshgen/generator/inventory"
+)
+
+// Label and annotation keys Istio reads.
+const (
+	NetworkLabel                = "topology.istio.io/network"
+	ControlPlaneClustersAnno    = "topology.istio.io/controlPlaneClusters"
+	IstioNamespace              = "istio-system"
+	EastWestGatewayName         = "istio-eastwestgateway"
+	dnsCaptureKey               = "ISTIO_META_DNS_CAPTURE"
+	requestedNetworkViewEnvName = "ISTIO_META_REQUESTED_NETWORK_VIEW"
+)
+
+// install is the one model of a cluster's Istio install values. It is
+// rendered as IstioOperator objects and as Helm release values, so the two
+// install paths cannot drift apart.
+type install struct {
+	version       string
+	revision      string
+	remote        bool
+	meshID        string
+	clusterName   string
+	network       string
+	trustDomain   string
+	remotePilot   string // remotes: the primary's east-west gateway address
+	injectionPath string // remotes: istiod's injection path for this cluster
+	external      bool   // primaries that serve remotes
+	eastWest      bool   // the cluster runs an east-west gateway
+}
+
+func (g *gen) installOf(c *inventory.Cluster) install {
+	m := g.inv.Mesh
+	in := install{
+		version:     m.Istio.Version,
+		revision:    m.Istio.Revision,
+		meshID:      m.ID,
+		clusterName: c.Name,
+		network:     c.Network,
+		trustDomain: m.TrustDomain,
+		eastWest:    c.EastWestGateway != nil,
+	}
+	if c.Role == inventory.RoleRemote {
+		in.remote = true
+		if p := g.inv.Cluster(c.Primary); p != nil && p.EastWestGateway != nil {
+			in.remotePilot = p.EastWestGateway.Address
+		}
+		in.injectionPath = "/inject/cluster/" + c.Name + "/net/" + c.Network
+	} else {
+		in.external = len(g.remotesOf(c.Name)) > 0
+	}
+	return in
+}
+
+// remotesOf lists the remote clusters whose primary is name.
+func (g *gen) remotesOf(name string) []*inventory.Cluster {
+	var out []*inventory.Cluster
+	for i := range g.inv.Clusters {
+		c := &g.inv.Clusters[i]
+		if c.Role == inventory.RoleRemote && c.Primary == name {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// values are the install values shared by the IstioOperator and the charts.
+func (in install) values() *Values {
+	v := &Values{Global: &GlobalValues{
+		MeshID:             in.meshID,
+		MultiCluster:       &MultiCluster{ClusterName: in.clusterName},
+		Network:            in.network,
+		RemotePilotAddress: in.remotePilot,
+		ExternalIstiod:     in.external,
+	}}
+	if in.remote {
+		v.IstiodRemote = &IstiodRemoteValues{InjectionPath: in.injectionPath}
+	}
+	return v
+}
+
+func (in install) meshConfig() *MeshConfig {
+	return &MeshConfig{
+		TrustDomain:   in.trustDomain,
+		DefaultConfig: &ProxyConfig{ProxyMetadata: map[string]string{dnsCaptureKey: "true"}},
+	}
+}
+
+func (in install) controlPlane() *IstioOperator {
+	var iop IstioOperator
+	loadTemplate("control-plane.yaml", &iop)
+	iop.Spec.Tag = in.version
+	iop.Spec.Revision = in.revision
+	if in.remote {
+		iop.Spec.Profile = "remote"
+	}
+	iop.Spec.MeshConfig = in.meshConfig()
+	iop.Spec.Values = in.values()
+	return &iop
+}
+
+func (in install) eastWestGateway() *IstioOperator {
+	var iop IstioOperator
+	loadTemplate("eastwest-gateway.yaml", &iop)
+	iop.Spec.Tag = in.version
+	iop.Spec.Revision = in.revision
+	gw := &iop.Spec.Components.IngressGateways[0]
+	gw.Label[NetworkLabel] = in.network
+	gw.K8s.Env = append(gw.K8s.Env, EnvVar{Name: requestedNetworkViewEnvName, Value: in.network})
+	if iop.Spec.Values.Global == nil {
+		iop.Spec.Values.Global = &GlobalValues{}
+	}
+	iop.Spec.Values.Global.Network = in.network
+	iop.Spec.Values.Global.MeshID = in.meshID
+	iop.Spec.Values.Global.MultiCluster = &MultiCluster{ClusterName: in.clusterName}
+	return &iop
+}
+
+func (g *gen) cluster(c *inventory.Cluster) error {
+	dir := OverlayDir(c.Name)
+	in := g.installOf(c)
+	var resources []string
+	res := func(name string, data []byte) {
+		g.add(path.Join(dir, name), data)
+		resources = append(resources, name)
+	}
+
+	res("namespace.yaml", marshalDocs(g.namespace(c)))
+
+	// The IstioOperator files are always written: istioctl users install
+	// from them, and reviewers read them. Flux applies them only where an
+	// operator runs.
+	iopFiles := []string{"istio-operator.yaml"}
+	g.add(path.Join(dir, "istio-operator.yaml"), marshalDocs(in.controlPlane()))
+	if in.eastWest {
+		g.add(path.Join(dir, "eastwest-gateway.yaml"), marshalDocs(in.eastWestGateway()))
+		iopFiles = append(iopFiles, "eastwest-gateway.yaml")
+	}
+	switch g.inv.Mesh.Istio.Installer {
+	case "operator":
+		resources = append(resources, iopFiles...)
+	case "helm":
+		res("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
+	}
+
+	if in.eastWest && g.inv.MultiNetwork() {
+		res("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
+	}
+	if in.external && in.eastWest {
+		res("expose-istiod.yaml", marshalDocs(g.exposeIstiod()...))
+	}
+
+	g.add(path.Join(dir, "kustomization.yaml"), marshalDocs(&Kustomization{
+		TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
+		Resources: resources,
+	}))
+	return nil
+}
+
+func (g *gen) namespace(c *inventory.Cluster) *Namespace {
+	ns := &Namespace{
+		TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		Metadata: ObjectMeta{Name: IstioNamespace, Labels: map[string]string{NetworkLabel: c.Network}},
+	}
+	if c.Role == inventory.RoleRemote {
+		ns.Metadata.Annotations = map[string]string{ControlPlaneClustersAnno: c.Primary}
+	}
+	return ns
+}
+
+func (g *gen) crossNetworkGateway() *Gateway {
+	var gw Gateway
+	loadTemplate("cross-network-gateway.yaml", &gw)
+	gw.Spec.Servers[0].Hosts = append(gw.Spec.Servers[0].Hosts, "*."+g.inv.Mesh.ServiceSuffix)
+	return &gw
+}
+
+// istiodService is the istiod Service of the mesh's revision.
+func (g *gen) istiodService() string {
+	if r := g.inv.Mesh.Istio.Revision; r != "" {
+		return "istiod-" + r
+	}
+	return "istiod"
+}
+
+func (g *gen) exposeIstiod() []any {
+	var gw Gateway
+	var vs VirtualService
+	loadTemplate("expose-istiod.yaml", &gw, &vs)
+	svc := g.istiodService()
+	if r := g.inv.Mesh.Istio.Revision; r != "" {
+		vs.Metadata.Name = "istiod-vs-" + r
+	}
+	host := svc + "." + IstioNamespace + ".svc.cluster.local"
+	for i := range vs.Spec.TLS {
+		route := &vs.Spec.TLS[i]
+		for j := range route.Match {
+			route.Match[j].SNIHosts = []string{svc + "." + IstioNamespace + ".svc", host}
+		}
+		route.Route[0].Destination.Host = host
+	}
+	return []any{&gw, &vs}
+}

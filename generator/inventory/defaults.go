@@ -1,0 +1,52 @@
+package inventory
+
+import "time"
+
+// Defaults of optional fields, as documented on the fields.
+const (
+	DefaultTrustDomain    = "cluster.local"
+	DefaultDiscovery      = "service-entries"
+	DefaultServiceSuffix  = "global"
+	DefaultInstaller      = "helm"
+	DefaultKeyAlgorithm   = "ecdsa-p256"
+	DefaultRootCommonName = "Root CA"
+	DefaultGatewayPort    = 15443
+	DefaultRootValidity   = 87600 * time.Hour
+	DefaultInterValidity  = 17520 * time.Hour
+	DefaultRenewBefore    = 720 * time.Hour
+	DefaultFluxInterval   = 10 * time.Minute
+	RolePrimary           = "primary"
+	RoleRemote            = "remote"
+)
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (inv *Inventory) applyDefaults() {
+	m := &inv.Mesh
+	setDefault(&m.TrustDomain, DefaultTrustDomain)
+	setDefault(&m.Discovery, DefaultDiscovery)
+	setDefault(&m.ServiceSuffix, DefaultServiceSuffix)
+	setDefault(&m.Istio.Installer, DefaultInstaller)
+	setDefault(&m.PKI.KeyAlgorithm, DefaultKeyAlgorithm)
+	setDefault(&m.PKI.Root.CommonName, DefaultRootCommonName)
+	setDefault(&m.PKI.Root.Organization, m.ID)
+	setDefault(&m.PKI.Intermediate.Organization, m.PKI.Root.Organization)
+	setDefault(&m.PKI.Root.Validity, Duration{DefaultRootValidity})
+	setDefault(&m.PKI.Intermediate.Validity, Duration{DefaultInterValidity})
+	setDefault(&m.PKI.Intermediate.RenewBefore, Duration{DefaultRenewBefore})
+	if m.GitOps != nil && m.GitOps.Flux != nil {
+		setDefault(&m.GitOps.Flux.Interval, Duration{DefaultFluxInterval})
+	}
+	for i := range inv.Clusters {
+		c := &inv.Clusters[i]
+		setDefault(&c.Role, RolePrimary)
+		if c.EastWestGateway != nil {
+			setDefault(&c.EastWestGateway.Port, DefaultGatewayPort)
+		}
+	}
+}

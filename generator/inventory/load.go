@@ -1,0 +1,336 @@
+package inventory
+
+import (
+	"bytes"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxSize is the largest inventory Load accepts. A 200-cluster fleet with
+// thousands of services is a few megabytes; anything far larger is a mistake.
+const MaxSize = 16 << 20
+
+// maxNodes bounds the work of decoding, so that aliases that expand
+// exponentially ("billion laughs") fail fast instead of exhausting memory.
+const maxNodes = 2_000_000
+
+// Load decodes an inventory from data. file names it in messages. It returns
+// an ErrorList with every problem found while decoding (syntax, unknown
+// fields, wrong types); on success the inventory has defaults applied but is
+// not yet validated: call Validate.
+func Load(file string, data []byte) (*Inventory, error) {
+	inv := &Inventory{File: file, pos: map[string]Pos{}}
+	fail := func(line, col int, msg string) error {
+		return ErrorList{{File: file, Pos: Pos{line, col}, Msg: msg}}
+	}
+	if len(data) > MaxSize {
+		return nil, fail(0, 0, fmt.Sprintf("file is %d bytes, more than the %d an inventory may have", len(data), MaxSize))
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, fail(0, 0, "file is empty; want an Inventory document (apiVersion: meshgen/v1alpha1)")
+	}
+	if !utf8.Valid(data) {
+		line, col := invalidUTF8At(data)
+		return nil, fail(line, col, "file is not valid UTF-8")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		return nil, syntaxError(file, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return nil, fail(extra.Line, extra.Column, "more than one YAML document; an inventory is one document")
+	}
+	d := &decoder{file: file, pos: inv.pos}
+	root := &doc
+	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	d.decode(root, reflect.ValueOf(inv).Elem(), "")
+	if len(d.errs) > 0 {
+		return nil, sortErrors(d.errs)
+	}
+	inv.applyDefaults()
+	return inv, nil
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+
+// syntaxError turns a yaml.v3 parse error into a positioned Error.
+func syntaxError(file string, err error) error {
+	msg := err.Error()
+	line := 0
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	col := 0
+	if line > 0 {
+		col = 1
+	}
+	return ErrorList{{File: file, Pos: Pos{line, col}, Msg: "invalid YAML: " + msg}}
+}
+
+func invalidUTF8At(data []byte) (line, col int) {
+	line, col = 1, 1
+	for len(data) > 0 {
+		r, n := utf8.DecodeRune(data)
+		if r == utf8.RuneError && n <= 1 {
+			return line, col
+		}
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+		data = data[n:]
+	}
+	return line, col
+}
+
+type decoder struct {
+	file  string
+	pos   map[string]Pos
+	errs  ErrorList
+	nodes int
+}
+
+func (d *decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	d.errs = append(d.errs, &Error{File: d.file, Pos: Pos{n.Line, n.Column}, Path: path, Msg: fmt.Sprintf(format, args...)})
+}
+
+var durationType = reflect.TypeOf(Duration{})
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	}
+	switch n.ShortTag() {
+	case "!!null":
+		return "null"
+	case "!!bool":
+		return "a boolean"
+	case "!!int", "!!float":
+		return "a number"
+	case "!!str":
+		return "a string"
+	}
+	return "a " + strings.TrimPrefix(n.ShortTag(), "!!")
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
+	d.nodes++
+	if d.nodes > maxNodes {
+		if d.nodes == maxNodes+1 {
+			d.errorf(n, path, "document expands to more than %d values (aliases nested too deep?)", maxNodes)
+		}
+		return
+	}
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	d.pos[path] = Pos{n.Line, n.Column}
+	if v.Type() == durationType {
+		d.decodeDuration(n, v, path)
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if isNull(n) {
+			return
+		}
+		nv := reflect.New(v.Type().Elem())
+		d.decode(n, nv.Elem(), path)
+		v.Set(nv)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n, path, "must be a list, not %s", kindName(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(s)
+	case reflect.String:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!bool" {
+			d.errorf(n, path, "must be a string, not %s", kindName(n))
+			return
+		}
+		v.SetString(n.Value)
+	case reflect.Int:
+		if isNull(n) {
+			return
+		}
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
+			d.errorf(n, path, "must be an integer, not %s", kindName(n))
+			return
+		}
+		i, err := strconv.ParseInt(n.Value, 0, 32)
+		if err != nil {
+			d.errorf(n, path, "integer %s out of range", n.Value)
+			return
+		}
+		v.SetInt(i)
+	default:
+		panic("inventory: unsupported field type " + v.Type().String())
+	}
+}
+
+func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
+		d.errorf(n, path, "must be a duration such as 8760h, not %s", kindName(n))
+		return
+	}
+	dur, err := time.ParseDuration(n.Value)
+	if err != nil {
+		d.errorf(n, path, "invalid duration %q: use Go duration syntax such as 8760h or 30m", n.Value)
+		return
+	}
+	v.Set(reflect.ValueOf(Duration{dur}))
+}
+
+// fieldsOf maps YAML names to struct field indexes.
+func fieldsOf(t reflect.Type) (map[string]int, []string) {
+	m := map[string]int{}
+	var names []string
+	for i := 0; i < t.NumField(); i++ {
+		tag := t.Field(i).Tag.Get("yaml")
+		name, _, _ := strings.Cut(tag, ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		m[name] = i
+		names = append(names, name)
+	}
+	return m, names
+}
+
+func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "must be a mapping, not %s", kindName(n))
+		return
+	}
+	fields, names := fieldsOf(v.Type())
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		key := k.Value
+		kpath := key
+		if path != "" {
+			kpath = path + "." + key
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.errorf(k, path, "field names must be strings, not %s", kindName(k))
+			continue
+		}
+		if key == "<<" {
+			d.errorf(k, path, "merge keys (<<) are not supported; write the fields out")
+			continue
+		}
+		if first, dup := seen[key]; dup {
+			d.errorf(k, kpath, "duplicate field (first set at line %d)", first.Line)
+			continue
+		}
+		seen[key] = k
+		idx, ok := fields[key]
+		if !ok {
+			msg := fmt.Sprintf("unknown field %q", key)
+			if s := suggest(key, names); s != "" {
+				msg += fmt.Sprintf(" (did you mean %q?)", s)
+			} else {
+				sorted := append([]string(nil), names...)
+				sort.Strings(sorted)
+				msg += " (known: " + strings.Join(sorted, ", ") + ")"
+			}
+			d.errorf(k, path, "%s", msg)
+			continue
+		}
+		d.decode(val, v.Field(idx), kpath)
+	}
+}
+
+// suggest returns the known name closest to key when it is a likely typo.
+func suggest(key string, names []string) string {
+	best, bestDist := "", 3
+	for _, n := range names {
+		if dist := editDistance(strings.ToLower(key), strings.ToLower(n)); dist < bestDist {
+			best, bestDist = n, dist
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// PosOf returns the position of the value at path, or of its nearest
+// ancestor that was written in the file.
+func (inv *Inventory) PosOf(path string) Pos {
+	for {
+		if p, ok := inv.pos[path]; ok {
+			return p
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			if p, ok := inv.pos[""]; ok {
+				return p
+			}
+			return Pos{1, 1}
+		}
+		path = path[:i]
+	}
+}
+
+// Has reports whether the value at path was written in the file.
+func (inv *Inventory) Has(path string) bool {
+	_, ok := inv.pos[path]
+	return ok
+}

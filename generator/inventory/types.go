@@ -1,0 +1,205 @@
+// Package inventory defines meshgen's input: one file that lists a mesh's
+// networks, clusters and exported services. Load decodes it with the position
+// of every value, so that each validation error can name the file, line and
+// column it is about; Validate applies the rules that keep the generated mesh
+// consistent (one trust domain, reachable gateways, existing references).
+package inventory
+
+import "time"
+
+// APIVersion and Kind identify an inventory document.
+const (
+	APIVersion = "meshgen/v1alpha1"
+	Kind       = "Inventory"
+)
+
+// Inventory is the whole input: the mesh, its networks, its clusters and the
+// services they export to each other.
+type Inventory struct {
+	// APIVersion must be "meshgen/v1alpha1".
+	APIVersion string `yaml:"apiVersion"`
+	// Kind must be "Inventory".
+	Kind string `yaml:"kind"`
+	// Mesh holds the settings every cluster shares.
+	Mesh Mesh `yaml:"mesh"`
+	// Networks are the flat networks of the mesh: pods in one network reach
+	// each other directly; traffic between networks crosses east-west gateways.
+	Networks []Network `yaml:"networks"`
+	// Clusters are the Kubernetes clusters that join the mesh.
+	Clusters []Cluster `yaml:"clusters"`
+	// Services are the services exported from some clusters to others.
+	Services []Service `yaml:"services,omitempty"`
+
+	// File is the name the inventory was loaded from, used in messages.
+	File string `yaml:"-"`
+	pos  map[string]Pos
+}
+
+// Mesh holds the settings that must be identical in every cluster.
+type Mesh struct {
+	// ID is the mesh identifier (values.global.meshID), the same in every cluster.
+	ID string `yaml:"id"`
+	// TrustDomain is meshConfig.trustDomain, the same in every cluster.
+	// Default: cluster.local.
+	TrustDomain string `yaml:"trustDomain,omitempty"`
+	// Istio pins the Istio release and how it is installed.
+	Istio Istio `yaml:"istio"`
+	// Discovery selects how clusters learn each other's endpoints:
+	// "service-entries" (explicit ServiceEntries for exported services, no
+	// cross-cluster API access) or "remote-secrets" (istiod watches the other
+	// clusters' API servers through stored credentials). Default: service-entries.
+	Discovery string `yaml:"discovery,omitempty"`
+	// ServiceSuffix is the DNS suffix of exported hosts:
+	// <name>.<namespace>.<serviceSuffix>. Default: global.
+	ServiceSuffix string `yaml:"serviceSuffix,omitempty"`
+	// AddressPool is an optional CIDR (e.g. 240.0.0.0/16) from which every
+	// exported host gets one stable virtual IP, the same in every cluster.
+	// Empty: ServiceEntries carry no addresses and Istio allocates them.
+	AddressPool string `yaml:"addressPool,omitempty"`
+	// PKI describes the shared root CA and the per-cluster intermediates.
+	PKI PKI `yaml:"pki,omitempty"`
+	// Recipients are the operators' age recipients (age1...): they can
+	// decrypt every secret meshgen writes, including the root key.
+	Recipients []string `yaml:"recipients,omitempty"`
+	// GitOps optionally asks for the objects that deliver the overlays.
+	GitOps *GitOps `yaml:"gitops,omitempty"`
+}
+
+// Istio pins the Istio release.
+type Istio struct {
+	// Version is the Istio release (chart version and image tag), e.g. 1.28.2.
+	Version string `yaml:"version"`
+	// Revision is an optional Istio control plane revision, e.g. 1-28.
+	Revision string `yaml:"revision,omitempty"`
+	// Installer is how Istio is installed: "helm" (Flux HelmReleases, the
+	// default), "istioctl" (istioctl install -f on the IstioOperator files) or
+	// "operator" (IstioOperator objects applied where an operator runs).
+	Installer string `yaml:"installer,omitempty"`
+}
+
+// PKI describes the mesh's certificate authorities.
+type PKI struct {
+	// KeyAlgorithm of every CA key: ecdsa-p256 (default), ecdsa-p384,
+	// rsa-2048, rsa-3072 or rsa-4096.
+	KeyAlgorithm string `yaml:"keyAlgorithm,omitempty"`
+	// Root is the mesh's root CA.
+	Root RootCA `yaml:"root,omitempty"`
+	// Intermediate is the per-cluster intermediate CA istiod signs with.
+	Intermediate IntermediateCA `yaml:"intermediate,omitempty"`
+}
+
+// RootCA describes the root certificate.
+type RootCA struct {
+	// CommonName of the root. Default: Root CA.
+	CommonName string `yaml:"commonName,omitempty"`
+	// Organization of the root. Default: the mesh ID.
+	Organization string `yaml:"organization,omitempty"`
+	// Validity of a new root, a Go duration. Default: 87600h (10 years).
+	Validity Duration `yaml:"validity,omitempty"`
+}
+
+// IntermediateCA describes the per-cluster intermediates.
+type IntermediateCA struct {
+	// Organization of each intermediate. Default: the root's organization.
+	Organization string `yaml:"organization,omitempty"`
+	// Validity of a new intermediate, a Go duration. Default: 17520h (2 years).
+	Validity Duration `yaml:"validity,omitempty"`
+	// RenewBefore re-issues an intermediate this long before it expires.
+	// Default: 720h (30 days).
+	RenewBefore Duration `yaml:"renewBefore,omitempty"`
+}
+
+// GitOps selects delivery objects to generate beside the overlays.
+type GitOps struct {
+	// Flux asks for one Flux Kustomization per cluster.
+	Flux *Flux `yaml:"flux,omitempty"`
+}
+
+// Flux configures the generated Flux Kustomizations.
+type Flux struct {
+	// SourceRef names the GitRepository (in flux-system) holding the fleet repo.
+	SourceRef string `yaml:"sourceRef"`
+	// DecryptionSecret names the Secret holding the cluster's age key.
+	DecryptionSecret string `yaml:"decryptionSecret"`
+	// Interval between reconciliations. Default: 10m.
+	Interval Duration `yaml:"interval,omitempty"`
+}
+
+// Network is one flat network.
+type Network struct {
+	// Name of the network (values.global.network, the
+	// topology.istio.io/network label): a DNS-1123 label.
+	Name string `yaml:"name"`
+}
+
+// Cluster is one Kubernetes cluster of the mesh.
+type Cluster struct {
+	// Name is a DNS-1123 label; it becomes values.global.multiCluster.clusterName
+	// and the overlay directory name.
+	Name string `yaml:"name"`
+	// Network names one of the inventory's networks.
+	Network string `yaml:"network"`
+	// Role is "primary" (runs istiod, the default) or "remote" (uses the
+	// istiod of its primary).
+	Role string `yaml:"role,omitempty"`
+	// Primary names the primary cluster a remote uses; only for remotes.
+	Primary string `yaml:"primary,omitempty"`
+	// Locality is the cluster's region and zone, used on endpoints.
+	Locality *Locality `yaml:"locality,omitempty"`
+	// EastWestGateway is the address other networks reach this cluster at;
+	// required when the mesh has more than one network.
+	EastWestGateway *EastWestGateway `yaml:"eastWestGateway,omitempty"`
+	// APIServer is the cluster's Kubernetes API URL (https://...), needed
+	// when other clusters watch it through remote secrets.
+	APIServer string `yaml:"apiServer,omitempty"`
+	// Recipients are the age recipients of the key Flux or Argo CD in this
+	// cluster decrypts with.
+	Recipients []string `yaml:"recipients,omitempty"`
+}
+
+// Locality is where a cluster runs.
+type Locality struct {
+	// Region, e.g. eu-west-1.
+	Region string `yaml:"region"`
+	// Zone, e.g. eu-west-1a; needs a region.
+	Zone string `yaml:"zone,omitempty"`
+}
+
+// EastWestGateway is how other networks reach a cluster.
+type EastWestGateway struct {
+	// Address is an IP address or DNS name reachable from the other networks.
+	Address string `yaml:"address"`
+	// Port of the cross-network TLS listener. Default: 15443.
+	Port int `yaml:"port,omitempty"`
+}
+
+// Service is a service exported from the clusters it runs in.
+type Service struct {
+	// Name of the Kubernetes Service: a DNS-1123 label.
+	Name string `yaml:"name"`
+	// Namespace of the Kubernetes Service: a DNS-1123 label.
+	Namespace string `yaml:"namespace"`
+	// Ports the service exposes; names and numbers unique.
+	Ports []Port `yaml:"ports"`
+	// Clusters the service runs in (exported from).
+	Clusters []string `yaml:"clusters"`
+	// ExportTo lists the clusters that may call the service; omitted: every
+	// other cluster.
+	ExportTo []string `yaml:"exportTo,omitempty"`
+}
+
+// Port is one port of an exported service.
+type Port struct {
+	// Name of the port, e.g. http.
+	Name string `yaml:"name"`
+	// Port number, 1-65535.
+	Port int `yaml:"port"`
+	// Protocol as Istio names it: HTTP, HTTPS, HTTP2, GRPC, TCP, TLS, ...
+	Protocol string `yaml:"protocol"`
+}
+
+// Duration is a Go duration written as a string, e.g. 8760h.
+type Duration struct{ time.Duration }
+
+// String returns the Go duration syntax.
+func (d Duration) String() string { return d.Duration.String() }

@@ -1,0 +1,264 @@
+package generator
+
+// Typed values of the Kubernetes, Istio and Flux objects meshgen emits. Only
+// the fields meshgen sets are modelled; templates are decoded strictly into
+// these types, so a template with a field the type does not know fails at
+// once in tests instead of being dropped.
+
+// TypeMeta is apiVersion and kind.
+type TypeMeta struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+}
+
+// ObjectMeta is the part of metadata meshgen sets.
+type ObjectMeta struct {
+	Name        string            `json:"name"`
+	Namespace   string            `json:"namespace,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Namespace is a core/v1 Namespace.
+type Namespace struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta `json:"metadata"`
+}
+
+// Kustomization is a kustomize.config.k8s.io/v1beta1 Kustomization.
+type Kustomization struct {
+	TypeMeta  `json:",inline"`
+	Resources []string `json:"resources"`
+}
+
+// IstioOperator is an install.istio.io/v1alpha1 IstioOperator.
+type IstioOperator struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta        `json:"metadata"`
+	Spec     IstioOperatorSpec `json:"spec"`
+}
+
+// IstioOperatorSpec is the part of the IstioOperator spec meshgen sets.
+type IstioOperatorSpec struct {
+	Profile    string      `json:"profile,omitempty"`
+	Revision   string      `json:"revision,omitempty"`
+	Tag        string      `json:"tag,omitempty"`
+	MeshConfig *MeshConfig `json:"meshConfig,omitempty"`
+	Components *Components `json:"components,omitempty"`
+	Values     *Values     `json:"values,omitempty"`
+}
+
+// MeshConfig is the part of meshConfig meshgen sets.
+type MeshConfig struct {
+	TrustDomain   string       `json:"trustDomain,omitempty"`
+	DefaultConfig *ProxyConfig `json:"defaultConfig,omitempty"`
+}
+
+// ProxyConfig is meshConfig.defaultConfig.
+type ProxyConfig struct {
+	ProxyMetadata map[string]string `json:"proxyMetadata,omitempty"`
+}
+
+// Components are IstioOperator components.
+type Components struct {
+	IngressGateways []GatewayComponent `json:"ingressGateways,omitempty"`
+}
+
+// GatewayComponent is one gateway of an IstioOperator.
+type GatewayComponent struct {
+	Name    string             `json:"name"`
+	Enabled bool               `json:"enabled"`
+	Label   map[string]string  `json:"label,omitempty"`
+	K8s     *KubernetesOptions `json:"k8s,omitempty"`
+}
+
+// KubernetesOptions are a component's k8s settings.
+type KubernetesOptions struct {
+	Env     []EnvVar     `json:"env,omitempty"`
+	Service *ServiceSpec `json:"service,omitempty"`
+}
+
+// EnvVar is a container environment variable.
+type EnvVar struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// ServiceSpec is the part of a Service spec meshgen sets.
+type ServiceSpec struct {
+	Ports []ServicePort `json:"ports"`
+}
+
+// ServicePort is a Service port.
+type ServicePort struct {
+	Name       string `json:"name"`
+	Port       int    `json:"port"`
+	TargetPort int    `json:"targetPort,omitempty"`
+}
+
+// Values are the Helm values shared by the IstioOperator and the istiod
+// chart: one model, rendered both ways.
+type Values struct {
+	Gateways     map[string]GatewayValues `json:"gateways,omitempty"`
+	Global       *GlobalValues            `json:"global,omitempty"`
+	IstiodRemote *IstiodRemoteValues      `json:"istiodRemote,omitempty"`
+}
+
+// GatewayValues are values.gateways.<name>.
+type GatewayValues struct {
+	InjectionTemplate string `json:"injectionTemplate,omitempty"`
+}
+
+// GlobalValues are values.global.
+type GlobalValues struct {
+	MeshID             string        `json:"meshID,omitempty"`
+	MultiCluster       *MultiCluster `json:"multiCluster,omitempty"`
+	Network            string        `json:"network,omitempty"`
+	RemotePilotAddress string        `json:"remotePilotAddress,omitempty"`
+	ExternalIstiod     bool          `json:"externalIstiod,omitempty"`
+	ConfigCluster      bool          `json:"configCluster,omitempty"`
+}
+
+// MultiCluster is values.global.multiCluster.
+type MultiCluster struct {
+	ClusterName string `json:"clusterName"`
+}
+
+// IstiodRemoteValues are values.istiodRemote.
+type IstiodRemoteValues struct {
+	InjectionPath string `json:"injectionPath,omitempty"`
+}
+
+// Gateway is a networking.istio.io/v1 Gateway.
+type Gateway struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta  `json:"metadata"`
+	Spec     GatewaySpec `json:"spec"`
+}
+
+// GatewaySpec is an Istio Gateway spec.
+type GatewaySpec struct {
+	Selector map[string]string `json:"selector"`
+	Servers  []Server          `json:"servers"`
+}
+
+// Server is one Gateway server.
+type Server struct {
+	Port  GatewayPort `json:"port"`
+	TLS   *ServerTLS  `json:"tls,omitempty"`
+	Hosts []string    `json:"hosts"`
+}
+
+// GatewayPort is a Gateway server port.
+type GatewayPort struct {
+	Number   int    `json:"number"`
+	Name     string `json:"name"`
+	Protocol string `json:"protocol"`
+}
+
+// ServerTLS is a Gateway server's TLS settings.
+type ServerTLS struct {
+	Mode string `json:"mode"`
+}
+
+// VirtualService is a networking.istio.io/v1 VirtualService with TLS routes.
+type VirtualService struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta         `json:"metadata"`
+	Spec     VirtualServiceSpec `json:"spec"`
+}
+
+// VirtualServiceSpec is a VirtualService spec with TLS routes only.
+type VirtualServiceSpec struct {
+	Hosts    []string   `json:"hosts"`
+	Gateways []string   `json:"gateways"`
+	TLS      []TLSRoute `json:"tls"`
+}
+
+// TLSRoute is a VirtualService TLS route.
+type TLSRoute struct {
+	Match []TLSMatch     `json:"match"`
+	Route []RouteDestWts `json:"route"`
+}
+
+// TLSMatch matches TLS traffic by port and SNI.
+type TLSMatch struct {
+	Port     int      `json:"port"`
+	SNIHosts []string `json:"sniHosts,omitempty"`
+}
+
+// RouteDestWts is one destination of a route.
+type RouteDestWts struct {
+	Destination Destination `json:"destination"`
+}
+
+// Destination is a route destination.
+type Destination struct {
+	Host string  `json:"host,omitempty"`
+	Port PortSel `json:"port"`
+}
+
+// PortSel selects a port by number.
+type PortSel struct {
+	Number int `json:"number"`
+}
+
+// HelmRepository is a Flux source.toolkit.fluxcd.io/v1 HelmRepository.
+type HelmRepository struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta         `json:"metadata"`
+	Spec     HelmRepositorySpec `json:"spec"`
+}
+
+// HelmRepositorySpec is a HelmRepository spec.
+type HelmRepositorySpec struct {
+	Interval string `json:"interval,omitempty"`
+	URL      string `json:"url"`
+}
+
+// HelmRelease is a Flux helm.toolkit.fluxcd.io/v2 HelmRelease.
+type HelmRelease struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta      `json:"metadata"`
+	Spec     HelmReleaseSpec `json:"spec"`
+}
+
+// HelmReleaseSpec is a HelmRelease spec.
+type HelmReleaseSpec struct {
+	Interval    string         `json:"interval,omitempty"`
+	ReleaseName string         `json:"releaseName"`
+	Chart       HelmChart      `json:"chart"`
+	DependsOn   []Dependency   `json:"dependsOn,omitempty"`
+	Install     *HelmCRDPolicy `json:"install,omitempty"`
+	Upgrade     *HelmCRDPolicy `json:"upgrade,omitempty"`
+	Values      any            `json:"values,omitempty"`
+}
+
+// HelmChart is a HelmRelease chart template.
+type HelmChart struct {
+	Spec HelmChartSpec `json:"spec"`
+}
+
+// HelmChartSpec names a chart and version in a source.
+type HelmChartSpec struct {
+	Chart     string    `json:"chart"`
+	Version   string    `json:"version,omitempty"`
+	SourceRef SourceRef `json:"sourceRef"`
+}
+
+// SourceRef refers to a Flux source.
+type SourceRef struct {
+	Kind      string `json:"kind"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace,omitempty"`
+}
+
+// Dependency is a HelmRelease dependsOn entry.
+type Dependency struct {
+	Name string `json:"name"`
+}
+
+// HelmCRDPolicy is a HelmRelease install/upgrade CRD policy.
+type HelmCRDPolicy struct {
+	CRDs string `json:"crds,omitempty"`
+}
