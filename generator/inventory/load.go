@@ -48,7 +48,11 @@ func Load(file string, data []byte) (*Inventory, error) {
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
-		return nil, fail(extra.Line, extra.Column, "more than one YAML document; an inventory is one document")
+		at := &extra
+		if len(extra.Content) > 0 {
+			at = extra.Content[0]
+		}
+		return nil, fail(at.Line, at.Column, "more than one YAML document; an inventory is one document")
 	}
 	d := &decoder{file: file, pos: inv.pos}
 	root := &doc
@@ -63,6 +67,17 @@ func Load(file string, data []byte) (*Inventory, error) {
 	return inv, nil
 }
 
+// parserProblems are the messages of yaml.v3's parser, as opposed to its
+// scanner; see syntaxError.
+var parserProblems = map[string]bool{
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected <document start>": true,
+	"did not find expected key":              true,
+	"did not find expected node content":     true,
+}
+
 var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
 
 // syntaxError turns a yaml.v3 parse error into a positioned Error.
@@ -72,6 +87,11 @@ func syntaxError(file string, err error) error {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if parserProblems[msg] {
+			// yaml.v3 reports parser (not scanner) errors with a 0-based line:
+			// the line where the unfinished construct starts.
+			line++
+		}
 	}
 	col := 0
 	if line > 0 {

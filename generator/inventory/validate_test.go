@@ -1,0 +1,178 @@
+package inventory
+
+import (
+	"strings"
+	"testing"
+)
+
+// base is a valid two-network inventory; cases edit it by string
+// replacement so that every expected position is easy to check by eye.
+const base = `apiVersion: meshgen/v1alpha1
+kind: Inventory
+mesh:
+  id: mesh1
+  istio:
+    version: 1.28.2
+networks:
+  - name: net1
+  - name: net2
+clusters:
+  - name: a
+    network: net1
+    eastWestGateway: {address: 203.0.113.10}
+  - name: b
+    network: net2
+    eastWestGateway: {address: gw.b.example.net}
+services:
+  - name: svc
+    namespace: foo
+    ports: [{name: http, port: 8080, protocol: HTTP}]
+    clusters: [a]
+`
+
+func TestLoadValid(t *testing.T) {
+	inv, err := Load("inventory.yaml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	// Defaults are applied.
+	if inv.Mesh.TrustDomain != "cluster.local" || inv.Mesh.ServiceSuffix != "global" ||
+		inv.Mesh.Istio.Installer != "helm" || inv.Clusters[0].Role != "primary" ||
+		inv.Clusters[0].EastWestGateway.Port != 15443 || inv.Mesh.PKI.Intermediate.RenewBefore.Hours() != 720 {
+		t.Errorf("defaults not applied: %+v", inv.Mesh)
+	}
+	if got := inv.PosOf("clusters[1].network"); got != (Pos{15, 14}) {
+		t.Errorf("PosOf(clusters[1].network) = %v, want 15:14", got)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(string) string
+		want string
+	}{
+		{"unknown network", repl("network: net2", "network: netwrok2"),
+			`inventory.yaml:15:14: clusters[1].network: unknown network "netwrok2" (known: net1, net2)`},
+		{"unknown field with suggestion", repl("    network: net1", "    netwrk: net1"),
+			`inventory.yaml:12:5: clusters[0]: unknown field "netwrk" (did you mean "network"?)`},
+		{"unknown field without suggestion", repl("kind: Inventory", "kind: Inventory\nzzz: 1"),
+			`inventory.yaml:3:1: unknown field "zzz" (known: apiVersion, clusters, kind, mesh, networks, services)`},
+		{"wrong type", repl("version: 1.28.2", "version: [1]"),
+			"inventory.yaml:6:14: mesh.istio.version: must be a string, not a list"},
+		{"wrong type int", repl("{address: 203.0.113.10}", "{address: 203.0.113.10, port: http}"),
+			"inventory.yaml:13:52: clusters[0].eastWestGateway.port: must be an integer, not a string"},
+		{"duplicate cluster", repl("  - name: b\n", "  - name: a\n"),
+			`inventory.yaml:14:11: clusters[1].name: duplicate cluster "a"`},
+		{"duplicate network", repl("name: net2", "name: net1"),
+			"inventory.yaml:9:11: networks[1].name: duplicate network \"net1\"\n" +
+				"inventory.yaml:15:14: clusters[1].network: unknown network \"net2\" (known: net1)"},
+		{"path-like cluster name", repl("name: b", "name: ../x"),
+			`inventory.yaml:14:11: clusters[1].name: "../x" is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`},
+		{"missing east-west gateway", repl("    eastWestGateway: {address: gw.b.example.net}\n", ""),
+			`inventory.yaml:14:5: clusters[1]: cluster "b" needs an eastWestGateway: the mesh spans networks net1, net2`},
+		{"bad gateway address", repl("gw.b.example.net", "not an address"),
+			`inventory.yaml:16:32: clusters[1].eastWestGateway.address: "not an address" is neither an IP address nor a DNS name`},
+		{"unknown service cluster", repl("clusters: [a]", "clusters: [a, c]"),
+			`inventory.yaml:21:19: services[0].clusters[1]: unknown cluster "c" (known: a, b)`},
+		{"unknown exportTo", repl("clusters: [a]", "clusters: [a]\n    exportTo: [zz]"),
+			`inventory.yaml:22:16: services[0].exportTo[0]: unknown cluster "zz" (known: a, b)`},
+		{"duplicate port", repl("ports: [{name: http, port: 8080, protocol: HTTP}]", "ports: [{name: http, port: 8080, protocol: HTTP}, {name: web, port: 8080, protocol: HTTP}]"),
+			`inventory.yaml:20:73: services[0].ports[1].port: duplicate port 8080`},
+		{"bad protocol", repl("protocol: HTTP}", "protocol: HTTP3}"),
+			`inventory.yaml:20:48: services[0].ports[0].protocol: "HTTP3" is not one of: GRPC, GRPC-WEB, HTTP, HTTP2, HTTPS, MONGO, MYSQL, REDIS, TCP, TLS, UDP`},
+		{"wrong apiVersion", repl("meshgen/v1alpha1", "meshgen/v2"),
+			`inventory.yaml:1:13: apiVersion: "meshgen/v2" is not supported; want "meshgen/v1alpha1"`},
+		{"missing mesh id", repl("  id: mesh1\n", ""),
+			"inventory.yaml:4:3: mesh.id: required field is missing"},
+		{"bad version", repl("1.28.2", "latest"),
+			`inventory.yaml:6:14: mesh.istio.version: "latest" is not a version such as 1.28.2`},
+		{"bad installer", repl("version: 1.28.2", "version: 1.28.2\n    installer: kubectl"),
+			`inventory.yaml:7:16: mesh.istio.installer: "kubectl" is not one of: helm, istioctl, operator`},
+		{"bad duration", repl("id: mesh1", "id: mesh1\n  pki: {intermediate: {validity: 2y}}"),
+			`inventory.yaml:5:34: mesh.pki.intermediate.validity: invalid duration "2y": use Go duration syntax such as 8760h or 30m`},
+		{"renewBefore too long", repl("id: mesh1", "id: mesh1\n  pki: {intermediate: {validity: 100h, renewBefore: 100h}}"),
+			"inventory.yaml:5:53: mesh.pki.intermediate.renewBefore: 100h0m0s is not shorter than the intermediate validity 100h0m0s; every run would re-issue"},
+		{"bad address pool", repl("id: mesh1", "id: mesh1\n  addressPool: 240.0.0.1/16"),
+			`inventory.yaml:5:16: mesh.addressPool: "240.0.0.1/16" has host bits set; did you mean 240.0.0.0/16?`},
+		{"bad recipient", repl("id: mesh1", "id: mesh1\n  recipients: [age1nope]"),
+			`inventory.yaml:5:16: mesh.recipients[0]: "age1nope" is not an age recipient (want age1...)`},
+		{"remote without primary", repl("    network: net2\n", "    network: net2\n    role: remote\n"),
+			"inventory.yaml:14:5: clusters[1].primary: required field is missing"},
+		{"remote of a remote", repl("    network: net2\n", "    network: net2\n    role: remote\n    primary: b\n"),
+			"inventory.yaml:17:14: clusters[1].primary: a remote cannot be its own primary"},
+		{"primary naming a primary", repl("    network: net2\n", "    network: net2\n    primary: a\n"),
+			`inventory.yaml:16:14: clusters[1].primary: only a remote cluster names a primary; "b" is a primary`},
+		{"remote across networks, primary without gateway", func(s string) string {
+			s = strings.Replace(s, "    eastWestGateway: {address: 203.0.113.10}\n", "", 1)
+			return strings.Replace(s, "    network: net2\n", "    network: net2\n    role: remote\n    primary: a\n", 1)
+		}, "inventory.yaml:11:5: clusters[0]: cluster \"a\" needs an eastWestGateway: the mesh spans networks net1, net2\n" +
+			`inventory.yaml:16:14: clusters[1].primary: primary "a" is on network "net1", not "net2", and has no eastWestGateway to expose istiod through`},
+		{"bad api server", repl("    network: net1\n", "    network: net1\n    apiServer: http://10.0.0.1\n"),
+			`inventory.yaml:13:16: clusters[0].apiServer: "http://10.0.0.1" is not an API server URL such as https://203.0.113.1:6443`},
+		{"duplicate field", repl("kind: Inventory", "kind: Inventory\nkind: Inventory"),
+			"inventory.yaml:3:1: kind: duplicate field (first set at line 2)"},
+		{"merge key", repl("    network: net1\n", "    <<: {network: net1}\n"),
+			"inventory.yaml:12:5: clusters[0]: merge keys (<<) are not supported; write the fields out"},
+		{"serviceSuffix local", repl("id: mesh1", "id: mesh1\n  serviceSuffix: svc.cluster.local"),
+			`inventory.yaml:5:18: mesh.serviceSuffix: "svc.cluster.local" would collide with Kubernetes service names (*.local); use a suffix such as global`},
+		{"syntax error", repl("kind: Inventory", "kind: [Inventory"),
+			"inventory.yaml:2:1: invalid YAML: did not find expected ',' or ']'"},
+		{"tab indentation", repl("  id: mesh1", "\tid: mesh1"),
+			"inventory.yaml:4:1: invalid YAML: found character that cannot start any token"},
+		{"bad indentation", repl("  istio:", "   istio:"),
+			"inventory.yaml:5:1: invalid YAML: mapping values are not allowed in this context"},
+		{"empty", func(string) string { return "\n" },
+			"inventory.yaml: file is empty; want an Inventory document (apiVersion: meshgen/v1alpha1)"},
+		{"two documents", func(s string) string { return s + "---\nfoo: 1\n" },
+			"inventory.yaml:23:1: more than one YAML document; an inventory is one document"},
+		{"not utf-8", func(s string) string { return strings.Replace(s, "mesh1", "mesh\xff", 1) },
+			"inventory.yaml:4:11: file is not valid UTF-8"},
+		{"every error at once, sorted", func(s string) string {
+			s = strings.Replace(s, "network: net2", "network: nope", 1)
+			return strings.Replace(s, "version: 1.28.2", "version: x", 1)
+		}, "inventory.yaml:6:14: mesh.istio.version: \"x\" is not a version such as 1.28.2\n" +
+			`inventory.yaml:15:14: clusters[1].network: unknown network "nope" (known: net1, net2)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := tc.edit(base)
+			if src == base {
+				t.Fatal("edit changed nothing")
+			}
+			inv, err := Load("inventory.yaml", []byte(src))
+			if err == nil {
+				err = inv.Validate()
+			}
+			if err == nil {
+				t.Fatalf("no error; want\n%s", tc.want)
+			}
+			if got := err.Error(); got != tc.want {
+				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
+			}
+		})
+	}
+}
+
+func repl(old, new string) func(string) string {
+	return func(s string) string { return strings.Replace(s, old, new, 1) }
+}
+
+func TestAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n")
+	for i := 1; i < 9; i++ {
+		b.WriteString(strings.ReplaceAll("aN: &aN [*aP, *aP, *aP, *aP, *aP, *aP, *aP, *aP, *aP, *aP]\n", "N", string(rune('0'+i))))
+		s := b.String()
+		s = strings.ReplaceAll(s, "aP", "a"+string(rune('0'+i-1)))
+		b.Reset()
+		b.WriteString(s)
+	}
+	doc := "apiVersion: meshgen/v1alpha1\nkind: Inventory\nnetworks:\n  - name: n\nmesh:\n  recipients: *a8\n" + strings.Replace(b.String(), "a0:", "clusters:\n  - name: x\n    recipients:", 0)
+	_, err := Load("bomb.yaml", []byte(doc))
+	if err == nil {
+		t.Fatal("alias bomb accepted")
+	}
+}
