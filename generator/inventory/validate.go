@@ -226,8 +226,8 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 				v.errorf(p+".primary", "a remote cannot be its own primary")
 			case pc.Role != RolePrimary:
 				v.errorf(p+".primary", "cluster %q is a %s, not a primary", c.Primary, pc.Role)
-			case pc.Network != c.Network && pc.EastWestGateway == nil:
-				v.errorf(p+".primary", "primary %q is on network %q, not %q, and has no eastWestGateway to expose istiod through", c.Primary, pc.Network, c.Network)
+			case pc.EastWestGateway == nil:
+				v.errorf(p+".primary", "primary %q has no eastWestGateway to expose istiod to %q through", c.Primary, c.Name)
 			}
 		}
 		if l := c.Locality; l != nil {
@@ -345,11 +345,16 @@ func (s *Service) Host(suffix string) string {
 	return s.Name + "." + s.Namespace + "." + suffix
 }
 
-// UsedNetworks lists, sorted, the networks that have at least one cluster.
+// UsedNetworks lists, sorted, the declared networks that have at least one
+// cluster.
 func (inv *Inventory) UsedNetworks() []string {
+	declared := map[string]bool{}
+	for _, n := range inv.Networks {
+		declared[n.Name] = true
+	}
 	set := map[string]bool{}
 	for _, c := range inv.Clusters {
-		if c.Network != "" {
+		if declared[c.Network] {
 			set[c.Network] = true
 		}
 	}

@@ -110,7 +110,7 @@ func TestErrors(t *testing.T) {
 			s = strings.Replace(s, "    eastWestGateway: {address: 203.0.113.10}\n", "", 1)
 			return strings.Replace(s, "    network: net2\n", "    network: net2\n    role: remote\n    primary: a\n", 1)
 		}, "inventory.yaml:11:5: clusters[0]: cluster \"a\" needs an eastWestGateway: the mesh spans networks net1, net2\n" +
-			`inventory.yaml:16:14: clusters[1].primary: primary "a" is on network "net1", not "net2", and has no eastWestGateway to expose istiod through`},
+			`inventory.yaml:16:14: clusters[1].primary: primary "a" has no eastWestGateway to expose istiod to "b" through`},
 		{"bad api server", repl("    network: net1\n", "    network: net1\n    apiServer: http://10.0.0.1\n"),
 			`inventory.yaml:13:16: clusters[0].apiServer: "http://10.0.0.1" is not an API server URL such as https://203.0.113.1:6443`},
 		{"duplicate field", repl("kind: Inventory", "kind: Inventory\nkind: Inventory"),
@@ -175,4 +175,21 @@ func TestAliasBomb(t *testing.T) {
 	if err == nil {
 		t.Fatal("alias bomb accepted")
 	}
+}
+
+// FuzzLoad checks that no input makes loading or validation panic, and that
+// every error carries the file name.
+func FuzzLoad(f *testing.F) {
+	f.Add([]byte(base))
+	f.Add([]byte("a: &a [*a]"))
+	f.Add([]byte("apiVersion: meshgen/v1alpha1\nclusters: [{name: x, network: [1]}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		inv, err := Load("fuzz.yaml", data)
+		if err == nil {
+			err = inv.Validate()
+		}
+		if err != nil && !strings.HasPrefix(err.Error(), "fuzz.yaml") {
+			t.Fatalf("error without file name: %v", err)
+		}
+	})
 }

@@ -1,0 +1,155 @@
+package generator
+
+import (
+	"bytes"
+	"flag"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/meshgen/meshgen/generator/inventory"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden trees under testdata/golden")
+
+// testNow is the fixed clock of the golden trees.
+var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// testOptions pins every input of Generate besides the inventory.
+func testOptions(prior map[string][]byte) Options {
+	return Options{Prior: prior, Now: testNow, Rand: rand.New(rand.NewSource(1))}
+}
+
+// scenario is one golden tree: an inventory and every file generated from it.
+type scenario struct {
+	file string
+	arch *txtar.Archive
+	inv  *inventory.Inventory
+}
+
+func loadScenarios(t *testing.T) []scenario {
+	t.Helper()
+	paths, err := filepath.Glob("testdata/golden/*.txtar")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden scenarios: %v", err)
+	}
+	var out []scenario
+	for _, p := range paths {
+		arch, err := txtar.ParseFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(arch.Files) == 0 || arch.Files[0].Name != "inventory.yaml" {
+			t.Fatalf("%s: first file must be inventory.yaml", p)
+		}
+		inv, err := inventory.Load("inventory.yaml", arch.Files[0].Data)
+		if err == nil {
+			err = inv.Validate()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out = append(out, scenario{file: p, arch: arch, inv: inv})
+	}
+	return out
+}
+
+// TestGolden generates every scenario and compares the tree, file by file,
+// with its golden archive; -update rewrites the archives.
+func TestGolden(t *testing.T) {
+	for _, sc := range loadScenarios(t) {
+		t.Run(strings.TrimSuffix(filepath.Base(sc.file), ".txtar"), func(t *testing.T) {
+			tree, err := Generate(sc.inv, testOptions(priorOf(sc.arch)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if *update {
+				arch := &txtar.Archive{Comment: sc.arch.Comment, Files: sc.arch.Files[:1]}
+				for _, f := range tree.Files {
+					arch.Files = append(arch.Files, txtar.File{Name: f.Path, Data: f.Data})
+				}
+				if err := os.WriteFile(sc.file, txtar.Format(arch), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want := priorOf(sc.arch)
+			for _, f := range tree.Files {
+				w, ok := want[f.Path]
+				if !ok {
+					t.Errorf("unexpected file %s:\n%s", f.Path, f.Data)
+					continue
+				}
+				if !bytes.Equal(w, f.Data) {
+					t.Errorf("%s differs from golden (run go test ./generator -update and review the diff):\ngot:\n%s\nwant:\n%s", f.Path, f.Data, w)
+				}
+				delete(want, f.Path)
+			}
+			for p := range want {
+				t.Errorf("missing file %s", p)
+			}
+		})
+	}
+}
+
+// priorOf returns the generated files of a golden archive.
+func priorOf(a *txtar.Archive) map[string][]byte {
+	m := map[string][]byte{}
+	for _, f := range a.Files[1:] {
+		m[f.Name] = f.Data
+	}
+	return m
+}
+
+// TestOverlaysBuild builds every overlay of every scenario with kustomize.
+func TestOverlaysBuild(t *testing.T) {
+	for _, sc := range loadScenarios(t) {
+		tree, err := Generate(sc.inv, testOptions(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files := tree.Map()
+		for _, c := range sc.inv.Clusters {
+			out, err := Build(files, c.Name)
+			if err != nil {
+				t.Errorf("%s: %s: %v", sc.file, c.Name, err)
+				continue
+			}
+			if !bytes.Contains(out, []byte("kind: Namespace")) {
+				t.Errorf("%s: %s: built overlay has no Namespace:\n%s", sc.file, c.Name, out)
+			}
+		}
+	}
+}
+
+// TestIdempotent checks that generating again from the previous output gives
+// the same bytes, and that the output does not depend on the clock or
+// randomness when nothing needs issuing.
+func TestIdempotent(t *testing.T) {
+	for _, sc := range loadScenarios(t) {
+		first, err := Generate(sc.inv, testOptions(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts := testOptions(first.Map())
+		opts.Now = testNow.Add(24 * time.Hour)
+		opts.Rand = rand.New(rand.NewSource(2))
+		second, err := Generate(sc.inv, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(first.Files) != len(second.Files) {
+			t.Fatalf("%s: %d files, then %d", sc.file, len(first.Files), len(second.Files))
+		}
+		for i := range first.Files {
+			if first.Files[i].Path != second.Files[i].Path || !bytes.Equal(first.Files[i].Data, second.Files[i].Data) {
+				t.Errorf("%s: %s changed on the second run", sc.file, first.Files[i].Path)
+			}
+		}
+	}
+}
