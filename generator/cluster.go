@@ -147,11 +147,19 @@ func (g *gen) cluster(c *inventory.Cluster) error {
 		res("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
 	}
 
-	if in.eastWest && g.inv.MultiNetwork() {
+	if in.eastWest && (g.inv.MultiNetwork() || g.exportsAcross(c.Name)) {
 		res("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
 	}
 	if in.external && in.eastWest {
 		res("expose-istiod.yaml", marshalDocs(g.exposeIstiod()...))
+	}
+
+	if ses := g.ses[c.Name]; len(ses) > 0 {
+		objs := make([]any, len(ses))
+		for i, se := range ses {
+			objs[i] = se
+		}
+		res(serviceEntriesFile, marshalDocs(objs...))
 	}
 
 	g.add(path.Join(dir, "kustomization.yaml"), marshalDocs(&Kustomization{
@@ -204,4 +212,34 @@ func (g *gen) exposeIstiod() []any {
 		route.Route[0].Destination.Host = host
 	}
 	return []any{&gw, &vs}
+}
+
+// exportsAcross reports whether another cluster reaches a service of
+// cluster name through its east-west gateway.
+func (g *gen) exportsAcross(name string) bool {
+	for i := range g.inv.Services {
+		s := &g.inv.Services[i]
+		runs := false
+		for _, c := range s.Clusters {
+			runs = runs || c == name
+		}
+		if !runs {
+			continue
+		}
+		for _, c := range g.consumers(s) {
+			if c != name && !contains(s.Clusters, c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }

@@ -11,7 +11,6 @@ import (
 	"io"
 	"path"
 	"sort"
-	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -98,6 +97,7 @@ type gen struct {
 	inv  *inventory.Inventory
 	opts Options
 	tree *Tree
+	ses  map[string][]*ServiceEntry // ServiceEntries by cluster
 }
 
 func (g *gen) add(p string, data []byte) {
@@ -109,6 +109,11 @@ func (g *gen) addSecret(p string, data []byte) {
 }
 
 func (g *gen) run() error {
+	ses, err := g.serviceEntries()
+	if err != nil {
+		return err
+	}
+	g.ses = ses
 	for i := range g.inv.Clusters {
 		if err := g.cluster(&g.inv.Clusters[i]); err != nil {
 			return err
@@ -160,4 +165,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-var _ = strings.Join

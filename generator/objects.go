@@ -262,3 +262,36 @@ type Dependency struct {
 type HelmCRDPolicy struct {
 	CRDs string `json:"crds,omitempty"`
 }
+
+// ServiceEntry is a networking.istio.io/v1 ServiceEntry.
+type ServiceEntry struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta       `json:"metadata"`
+	Spec     ServiceEntrySpec `json:"spec"`
+}
+
+// ServiceEntrySpec is a ServiceEntry spec.
+type ServiceEntrySpec struct {
+	Hosts      []string        `json:"hosts"`
+	Addresses  []string        `json:"addresses,omitempty"`
+	Ports      []SEPort        `json:"ports"`
+	Location   string          `json:"location"`
+	Resolution string          `json:"resolution"`
+	Endpoints  []WorkloadEntry `json:"endpoints"`
+}
+
+// SEPort is a ServiceEntry port.
+type SEPort struct {
+	Number   int    `json:"number"`
+	Name     string `json:"name"`
+	Protocol string `json:"protocol"`
+}
+
+// WorkloadEntry is one ServiceEntry endpoint.
+type WorkloadEntry struct {
+	Address  string            `json:"address"`
+	Ports    map[string]int    `json:"ports,omitempty"`
+	Labels   map[string]string `json:"labels,omitempty"`
+	Network  string            `json:"network,omitempty"`
+	Locality string            `json:"locality,omitempty"`
+}

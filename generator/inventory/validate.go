@@ -324,6 +324,50 @@ func (v *validator) services(clusters map[string]*Cluster) {
 		}
 		v.clusterRefs(p+".clusters", s.Clusters, clusters)
 		v.clusterRefs(p+".exportTo", s.ExportTo, clusters)
+		if host := s.Host(inv.Mesh.ServiceSuffix); len(host) > 253 {
+			v.errorf(p+".name", "host %s is longer than 253 characters", host)
+		}
+		v.exporterGateways(p, s, clusters)
+	}
+	if pool := inv.Mesh.AddressPool; pool != "" {
+		if pfx, err := netip.ParsePrefix(pool); err == nil {
+			free := 1 << min(pfx.Addr().BitLen()-pfx.Bits(), 40)
+			if pfx.Bits() < pfx.Addr().BitLen()-1 {
+				free -= 2
+			}
+			if free < len(hosts) {
+				v.errorf("mesh.addressPool", "%s has %d usable addresses, fewer than the %d exported services", pool, free, len(hosts))
+			}
+		}
+	}
+}
+
+// exporterGateways checks that consumers can reach every cluster a service
+// runs in: through that cluster's east-west gateway.
+func (v *validator) exporterGateways(p string, s Service, clusters map[string]*Cluster) {
+	consumers := s.ExportTo
+	if consumers == nil {
+		for _, c := range v.inv.Clusters {
+			consumers = append(consumers, c.Name)
+		}
+	}
+	exporters := map[string]bool{}
+	for _, e := range s.Clusters {
+		exporters[e] = true
+	}
+	var remote []string
+	for _, c := range consumers {
+		if !exporters[c] {
+			remote = append(remote, c)
+		}
+	}
+	if len(remote) == 0 {
+		return
+	}
+	for j, e := range s.Clusters {
+		if c, ok := clusters[e]; ok && c.EastWestGateway == nil {
+			v.errorf(fmt.Sprintf("%s.clusters[%d]", p, j), "cluster %q has no eastWestGateway, but %s reach %s.%s through it", e, strings.Join(remote, ", "), s.Name, s.Namespace)
+		}
 	}
 }
 

@@ -110,7 +110,14 @@ func TestErrors(t *testing.T) {
 			s = strings.Replace(s, "    eastWestGateway: {address: 203.0.113.10}\n", "", 1)
 			return strings.Replace(s, "    network: net2\n", "    network: net2\n    role: remote\n    primary: a\n", 1)
 		}, "inventory.yaml:11:5: clusters[0]: cluster \"a\" needs an eastWestGateway: the mesh spans networks net1, net2\n" +
-			`inventory.yaml:16:14: clusters[1].primary: primary "a" has no eastWestGateway to expose istiod to "b" through`},
+			"inventory.yaml:16:14: clusters[1].primary: primary \"a\" has no eastWestGateway to expose istiod to \"b\" through\n" +
+			`inventory.yaml:22:16: services[0].clusters[0]: cluster "a" has no eastWestGateway, but b reach svc.foo through it`},
+		{"address pool too small", func(s string) string {
+			s = strings.Replace(s, "id: mesh1", "id: mesh1\n  addressPool: 240.0.0.0/31\n  serviceSuffix: global", 1)
+			return s + "  - {name: svc2, namespace: foo, ports: [{name: tcp, port: 9000, protocol: TCP}], clusters: [b]}\n" +
+				"  - {name: svc3, namespace: foo, ports: [{name: tcp, port: 9000, protocol: TCP}], clusters: [b]}\n"
+		},
+			"inventory.yaml:5:16: mesh.addressPool: 240.0.0.0/31 has 2 usable addresses, fewer than the 3 exported services"},
 		{"bad api server", repl("    network: net1\n", "    network: net1\n    apiServer: http://10.0.0.1\n"),
 			`inventory.yaml:13:16: clusters[0].apiServer: "http://10.0.0.1" is not an API server URL such as https://203.0.113.1:6443`},
 		{"duplicate field", repl("kind: Inventory", "kind: Inventory\nkind: Inventory"),

@@ -1,0 +1,28 @@
+# Short aliases; plain `go test ./...` always works too (tests that need the
+# real tools skip without them, except under CI=true).
+BIN := $(CURDIR)/.bin
+export PATH := $(BIN):$(PATH)
+
+.PHONY: test tools golden example bench check-example
+
+# The full suite: the pinned real tools, then every test.
+test: tools
+	go vet ./...
+	go test ./...
+
+tools:
+	bash .ci/tools.sh $(BIN)
+
+# Rewrite the golden trees after an intended change; review the diff.
+golden:
+	go test ./generator/... -update
+
+# Regenerate the checked-in example tree from inventory.example.yaml.
+example:
+	go run ./cmd/meshgen generate -i inventory.example.yaml -o .
+
+check-example:
+	go run ./cmd/meshgen generate --check -i inventory.example.yaml -o .
+
+bench:
+	go test -run '^$$' -bench . -benchmem ./...

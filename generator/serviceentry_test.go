@@ -1,0 +1,128 @@
+package generator
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshgen/meshgen/generator/inventory"
+)
+
+func fleetInventory(t *testing.T, pool string, services []string) *inventory.Inventory {
+	t.Helper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: m\n  istio: {version: 1.28.2}\n  addressPool: %s\n", pool)
+	b.WriteString("networks: [{name: n1}, {name: n2}]\nclusters:\n")
+	for i := 0; i < 4; i++ {
+		fmt.Fprintf(&b, "  - {name: c%d, network: n%d, eastWestGateway: {address: 203.0.113.%d}}\n", i, i%2+1, i+1)
+	}
+	b.WriteString("services:\n")
+	for _, s := range services {
+		// name@exporter>consumer
+		name, rest, _ := strings.Cut(s, "@")
+		exp, cons, _ := strings.Cut(rest, ">")
+		fmt.Fprintf(&b, "  - {name: %s, namespace: ns, ports: [{name: http, port: 80, protocol: HTTP}], clusters: [%s], exportTo: [%s]}\n", name, exp, cons)
+	}
+	inv, err := inventory.Load("inv.yaml", []byte(b.String()))
+	if err == nil {
+		err = inv.Validate()
+	}
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	return inv
+}
+
+// vipsOf reads every host's addresses from a tree, failing when one host
+// has different addresses in different clusters.
+func vipsOf(t *testing.T, tree *Tree) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	for _, f := range tree.Files {
+		if !strings.HasSuffix(f.Path, "/"+serviceEntriesFile) {
+			continue
+		}
+		for _, doc := range splitDocs(f.Data) {
+			var se ServiceEntry
+			if err := yaml.Unmarshal(doc, &se); err != nil {
+				t.Fatal(err)
+			}
+			if se.Metadata.Name != se.Spec.Hosts[0] {
+				t.Errorf("object name %s differs from host %s", se.Metadata.Name, se.Spec.Hosts[0])
+			}
+			addr := strings.Join(se.Spec.Addresses, ",")
+			if prev, ok := out[se.Spec.Hosts[0]]; ok && prev != addr {
+				t.Errorf("%s has address %s in one cluster and %s in another", se.Spec.Hosts[0], prev, addr)
+			}
+			out[se.Spec.Hosts[0]] = addr
+		}
+	}
+	return out
+}
+
+func TestVIPStability(t *testing.T) {
+	base := []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"}
+	first, err := Generate(fleetInventory(t, "240.0.0.0/24", base), testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := vipsOf(t, first)
+	if len(before) != 4 {
+		t.Fatalf("want 4 hosts with addresses, got %v", before)
+	}
+	for _, tc := range []struct {
+		name     string
+		services []string
+		touched  []string // the only overlays whose service entries may change
+	}{
+		{"insert one that sorts first", append([]string{"alpha@c0>c1"}, base...), []string{"c0", "c1"}},
+		{"remove one in the middle", []string{"bravo@c0>c1", "delta@c2>c3", "echo@c3>c0"}, []string{"c1", "c2"}},
+		{"rename one", []string{"bravo@c0>c1", "charlie2@c1>c2", "delta@c2>c3", "echo@c3>c0"}, []string{"c1", "c2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			next, err := Generate(fleetInventory(t, "240.0.0.0/24", tc.services), testOptions(first.Map()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			after := vipsOf(t, next)
+			for host, addr := range before {
+				if a, ok := after[host]; ok && a != addr {
+					t.Errorf("%s moved from %s to %s", host, addr, a)
+				}
+			}
+			seen := map[string]string{}
+			for host, addr := range after {
+				if other, dup := seen[addr]; dup {
+					t.Errorf("%s and %s share %s", host, other, addr)
+				}
+				seen[addr] = host
+			}
+			old := first.Map()
+			for _, f := range next.Files {
+				if string(old[f.Path]) == string(f.Data) {
+					continue
+				}
+				ok := false
+				for _, c := range tc.touched {
+					ok = ok || strings.HasPrefix(f.Path, "overlays/"+c+"/")
+				}
+				if !ok {
+					t.Errorf("%s changed; only overlays of %v should", f.Path, tc.touched)
+				}
+			}
+		})
+	}
+}
+
+func TestVIPPoolExhausted(t *testing.T) {
+	// A /30 has two usable addresses; validation rejects three services, and
+	// Generate itself refuses too if called on such an inventory.
+	inv := fleetInventory(t, "240.0.0.0/30", []string{"a@c0>c1", "b@c0>c1"})
+	inv.Services = append(inv.Services, inv.Services[0])
+	inv.Services[2].Name = "c"
+	if _, err := Generate(inv, testOptions(nil)); err == nil || !strings.Contains(err.Error(), "fewer than the 3 exported hosts") {
+		t.Fatalf("err = %v", err)
+	}
+}
