@@ -130,6 +130,8 @@ func (g *gen) cluster(c *inventory.Cluster) error {
 	}
 
 	res("namespace.yaml", marshalDocs(g.namespace(c)))
+	g.addSecret(g.cacertsPath(c), g.cacertsData[c.Name])
+	resources = append(resources, cacertsFile)
 
 	// The IstioOperator files are always written: istioctl users install
 	// from them, and reviewers read them. Flux applies them only where an

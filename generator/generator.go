@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/pki"
 )
 
 // Header starts every file meshgen writes. meshgen treats a file in the
@@ -76,6 +77,13 @@ type Options struct {
 	Identities []age.Identity
 	// Progress, when set, is told how much certificate work is done.
 	Progress func(done, total int)
+	// ImportRoot, when set, replaces the mesh root CA (bring your own
+	// root); every intermediate is then re-issued under it.
+	ImportRoot *pki.CA
+	// TrustedRoots are further root certificates (PEM) kept in every
+	// cluster's trust bundle beside the signing root: the old root during a
+	// root rotation.
+	TrustedRoots [][]byte
 }
 
 // Generate computes the output tree for inv. inv must have passed Validate.
@@ -98,6 +106,8 @@ type gen struct {
 	opts Options
 	tree *Tree
 	ses  map[string][]*ServiceEntry // ServiceEntries by cluster
+	// cacertsData is each cluster's encrypted cacerts file, by cluster.
+	cacertsData map[string][]byte
 }
 
 func (g *gen) add(p string, data []byte) {
@@ -114,6 +124,16 @@ func (g *gen) run() error {
 		return err
 	}
 	g.ses = ses
+	st, err := g.rootState()
+	if err != nil {
+		return err
+	}
+	if g.cacertsData, err = g.cacerts(st); err != nil {
+		return err
+	}
+	g.add(RootCertPath, append([]byte(Header), st.bundle...))
+	g.addSecret(RootCAPath, st.rootFile)
+	g.add(".sops.yaml", g.sopsConfig())
 	for i := range g.inv.Clusters {
 		if err := g.cluster(&g.inv.Clusters[i]); err != nil {
 			return err
@@ -164,4 +184,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
-

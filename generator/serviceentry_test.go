@@ -10,13 +10,19 @@ import (
 	"github.com/meshgen/meshgen/generator/inventory"
 )
 
+// The test-only recipients of testdata/age.
+const (
+	testOperator = "age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf"
+	testCluster  = "age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq"
+)
+
 func fleetInventory(t *testing.T, pool string, services []string) *inventory.Inventory {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: m\n  istio: {version: 1.28.2}\n  addressPool: %s\n", pool)
+	fmt.Fprintf(&b, "apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: m\n  istio: {version: 1.28.2}\n  addressPool: %s\n  recipients: [%s]\n", pool, testOperator)
 	b.WriteString("networks: [{name: n1}, {name: n2}]\nclusters:\n")
 	for i := 0; i < 4; i++ {
-		fmt.Fprintf(&b, "  - {name: c%d, network: n%d, eastWestGateway: {address: 203.0.113.%d}}\n", i, i%2+1, i+1)
+		fmt.Fprintf(&b, "  - {name: c%d, network: n%d, eastWestGateway: {address: 203.0.113.%d}, recipients: [%s]}\n", i, i%2+1, i+1, testCluster)
 	}
 	b.WriteString("services:\n")
 	for _, s := range services {

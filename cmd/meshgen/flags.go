@@ -11,6 +11,9 @@ import (
 type common struct {
 	inventory string
 	out       string
+	identity  string
+	rootCert  string
+	rootKey   string
 }
 
 func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
@@ -29,6 +32,7 @@ func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
 func (co *common) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file")
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
+	fs.StringVar(&co.identity, "identity", "", "age identity file, besides SOPS_AGE_KEY_FILE and SOPS_AGE_KEY; needed only to issue or re-encrypt secrets")
 }
 
 // parse parses flags; it returns ok=false with the exit status to use when

@@ -13,6 +13,8 @@ func (c *cli) generate(args []string) int {
   meshgen generate --check          # in a pre-commit hook or CI: exit 1 if stale
 `)
 	co.register(fs)
+	fs.StringVar(&co.rootCert, "root-cert", "", "import an existing root CA certificate (PEM); with --root-key")
+	fs.StringVar(&co.rootKey, "root-key", "", "the imported root's private key (PEM); stored only encrypted")
 	fs.BoolVar(&check, "check", false, "write nothing; exit 1 and list the stale files if the tree is not up to date")
 	if st, ok := c.parse(fs, args); !ok {
 		return st

@@ -29,6 +29,7 @@ const (
 type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
+	progressShown  bool
 }
 
 // errorf prints a message in meshgen's one voice: "meshgen: ...".

@@ -8,9 +8,30 @@ import (
 	"os"
 	"time"
 
+	"filippo.io/age"
+
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/sops"
 )
+
+// importRoot reads an existing root CA to bring into the mesh. The key file
+// is the operator's own; meshgen reads it and stores the key only encrypted.
+func importRoot(certFile, keyFile string) (*pki.CA, error) {
+	if certFile == "" || keyFile == "" {
+		return nil, errors.New("--root-cert and --root-key go together")
+	}
+	cert, err := os.ReadFile(certFile)
+	if err != nil {
+		return nil, err
+	}
+	key, err := os.ReadFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return pki.ImportRoot(cert, key)
+}
 
 // loadInventory reads, decodes and validates the inventory, printing every
 // finding. ok is false when the inventory is unusable.
@@ -81,12 +102,54 @@ func (c *cli) compute(co common) (*state, int) {
 		c.errorf("read output: %v", err)
 		return nil, exitBad
 	}
-	tree, err := generator.Generate(inv, generator.Options{
-		Prior: d.files,
-		Now:   time.Now().UTC(),
-		Rand:  rand.Reader,
-	})
+	ids, err := sops.IdentitiesFromEnv(c.getenv, os.ReadFile)
+	if err == nil && co.identity != "" {
+		var more []age.Identity
+		more, err = sops.IdentitiesFromEnv(func(k string) string {
+			if k == "SOPS_AGE_KEY_FILE" {
+				return co.identity
+			}
+			return ""
+		}, os.ReadFile)
+		ids = append(ids, more...)
+	}
 	if err != nil {
+		c.errorf("%v", err)
+		return nil, exitBad
+	}
+	opts := generator.Options{
+		Prior:      d.files,
+		Now:        time.Now().UTC(),
+		Rand:       rand.Reader,
+		Identities: ids,
+	}
+	if co.rootCert != "" || co.rootKey != "" {
+		ca, err := importRoot(co.rootCert, co.rootKey)
+		if err != nil {
+			c.errorf("import root: %v", err)
+			return nil, exitBad
+		}
+		opts.ImportRoot = ca
+	}
+	if c.isTerminal() {
+		opts.Progress = c.progress
+	}
+	tree, err := generator.Generate(inv, opts)
+	c.endProgress()
+	if err != nil {
+		var ne *generator.NeedIdentityError
+		if errors.As(err, &ne) {
+			for _, item := range ne.Items {
+				c.errorf("%s", item)
+			}
+			if len(ids) == 0 {
+				c.errorf("no age identity given; nothing was written")
+				c.hintf("set SOPS_AGE_KEY_FILE (or pass --identity FILE) to an operator's age identity file")
+			} else {
+				c.errorf("nothing was written")
+			}
+			return nil, exitBad
+		}
 		c.errorf("%v", err)
 		return nil, exitBad
 	}

@@ -105,11 +105,13 @@ func readIfGenerated(p string) ([]byte, bool, error) {
 	if !generator.IsGenerated(first) {
 		return nil, false, nil
 	}
+	// first points into br's buffer, which the next read overwrites.
+	data := append([]byte(nil), first...)
 	rest, err := io.ReadAll(br)
 	if err != nil {
 		return nil, false, err
 	}
-	return append(append([]byte(nil), first...), rest...), true, nil
+	return append(data, rest...), true, nil
 }
 
 // change is one file operation of a plan.

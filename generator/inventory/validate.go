@@ -159,6 +159,9 @@ func (v *validator) mesh() {
 	if pki.Intermediate.Validity.Duration > pki.Root.Validity.Duration {
 		v.errorf("mesh.pki.intermediate.validity", "%s is longer than the root validity %s", pki.Intermediate.Validity, pki.Root.Validity)
 	}
+	if len(m.Recipients) == 0 {
+		v.errorf("mesh.recipients", "at least one operator age recipient is required: the root CA key is encrypted to it")
+	}
 	v.recipients("mesh.recipients", m.Recipients)
 	if g := m.GitOps; g != nil && g.Flux != nil {
 		v.label("mesh.gitops.flux.sourceRef", g.Flux.SourceRef)
@@ -253,6 +256,9 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 			if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
 				v.errorf(p+".apiServer", "%q is not an API server URL such as https://203.0.113.1:6443", c.APIServer)
 			}
+		}
+		if len(c.Recipients) == 0 {
+			v.errorf(p+".recipients", "cluster %q receives encrypted secrets (cacerts) but has no age recipient: add the public key of the age identity Flux or Argo CD decrypts with in this cluster", c.Name)
 		}
 		v.recipients(p+".recipients", c.Recipients)
 	}

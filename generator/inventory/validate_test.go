@@ -13,6 +13,7 @@ mesh:
   id: mesh1
   istio:
     version: 1.28.2
+  recipients: [age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf]
 networks:
   - name: net1
   - name: net2
@@ -20,9 +21,11 @@ clusters:
   - name: a
     network: net1
     eastWestGateway: {address: 203.0.113.10}
+    recipients: [age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq]
   - name: b
     network: net2
     eastWestGateway: {address: gw.b.example.net}
+    recipients: [age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq]
 services:
   - name: svc
     namespace: foo
@@ -44,8 +47,8 @@ func TestLoadValid(t *testing.T) {
 		inv.Clusters[0].EastWestGateway.Port != 15443 || inv.Mesh.PKI.Intermediate.RenewBefore.Hours() != 720 {
 		t.Errorf("defaults not applied: %+v", inv.Mesh)
 	}
-	if got := inv.PosOf("clusters[1].network"); got != (Pos{15, 14}) {
-		t.Errorf("PosOf(clusters[1].network) = %v, want 15:14", got)
+	if got := inv.PosOf("clusters[1].network"); got != (Pos{17, 14}) {
+		t.Errorf("PosOf(clusters[1].network) = %v, want 17:14", got)
 	}
 }
 
@@ -56,34 +59,34 @@ func TestErrors(t *testing.T) {
 		want string
 	}{
 		{"unknown network", repl("network: net2", "network: netwrok2"),
-			`inventory.yaml:15:14: clusters[1].network: unknown network "netwrok2" (known: net1, net2)`},
+			`inventory.yaml:17:14: clusters[1].network: unknown network "netwrok2" (known: net1, net2)`},
 		{"unknown field with suggestion", repl("    network: net1", "    netwrk: net1"),
-			`inventory.yaml:12:5: clusters[0]: unknown field "netwrk" (did you mean "network"?)`},
+			`inventory.yaml:13:5: clusters[0]: unknown field "netwrk" (did you mean "network"?)`},
 		{"unknown field without suggestion", repl("kind: Inventory", "kind: Inventory\nzzz: 1"),
 			`inventory.yaml:3:1: unknown field "zzz" (known: apiVersion, clusters, kind, mesh, networks, services)`},
 		{"wrong type", repl("version: 1.28.2", "version: [1]"),
 			"inventory.yaml:6:14: mesh.istio.version: must be a string, not a list"},
 		{"wrong type int", repl("{address: 203.0.113.10}", "{address: 203.0.113.10, port: http}"),
-			"inventory.yaml:13:52: clusters[0].eastWestGateway.port: must be an integer, not a string"},
+			"inventory.yaml:14:52: clusters[0].eastWestGateway.port: must be an integer, not a string"},
 		{"duplicate cluster", repl("  - name: b\n", "  - name: a\n"),
-			`inventory.yaml:14:11: clusters[1].name: duplicate cluster "a"`},
+			`inventory.yaml:16:11: clusters[1].name: duplicate cluster "a"`},
 		{"duplicate network", repl("name: net2", "name: net1"),
-			"inventory.yaml:9:11: networks[1].name: duplicate network \"net1\"\n" +
-				"inventory.yaml:15:14: clusters[1].network: unknown network \"net2\" (known: net1)"},
+			"inventory.yaml:10:11: networks[1].name: duplicate network \"net1\"\n" +
+				"inventory.yaml:17:14: clusters[1].network: unknown network \"net2\" (known: net1)"},
 		{"path-like cluster name", repl("name: b", "name: ../x"),
-			`inventory.yaml:14:11: clusters[1].name: "../x" is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`},
+			`inventory.yaml:16:11: clusters[1].name: "../x" is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`},
 		{"missing east-west gateway", repl("    eastWestGateway: {address: gw.b.example.net}\n", ""),
-			`inventory.yaml:14:5: clusters[1]: cluster "b" needs an eastWestGateway: the mesh spans networks net1, net2`},
+			`inventory.yaml:16:5: clusters[1]: cluster "b" needs an eastWestGateway: the mesh spans networks net1, net2`},
 		{"bad gateway address", repl("gw.b.example.net", "not an address"),
-			`inventory.yaml:16:32: clusters[1].eastWestGateway.address: "not an address" is neither an IP address nor a DNS name`},
+			`inventory.yaml:18:32: clusters[1].eastWestGateway.address: "not an address" is neither an IP address nor a DNS name`},
 		{"unknown service cluster", repl("clusters: [a]", "clusters: [a, c]"),
-			`inventory.yaml:21:19: services[0].clusters[1]: unknown cluster "c" (known: a, b)`},
+			`inventory.yaml:24:19: services[0].clusters[1]: unknown cluster "c" (known: a, b)`},
 		{"unknown exportTo", repl("clusters: [a]", "clusters: [a]\n    exportTo: [zz]"),
-			`inventory.yaml:22:16: services[0].exportTo[0]: unknown cluster "zz" (known: a, b)`},
+			`inventory.yaml:25:16: services[0].exportTo[0]: unknown cluster "zz" (known: a, b)`},
 		{"duplicate port", repl("ports: [{name: http, port: 8080, protocol: HTTP}]", "ports: [{name: http, port: 8080, protocol: HTTP}, {name: web, port: 8080, protocol: HTTP}]"),
-			`inventory.yaml:20:73: services[0].ports[1].port: duplicate port 8080`},
+			`inventory.yaml:23:73: services[0].ports[1].port: duplicate port 8080`},
 		{"bad protocol", repl("protocol: HTTP}", "protocol: HTTP3}"),
-			`inventory.yaml:20:48: services[0].ports[0].protocol: "HTTP3" is not one of: GRPC, GRPC-WEB, HTTP, HTTP2, HTTPS, MONGO, MYSQL, REDIS, TCP, TLS, UDP`},
+			`inventory.yaml:23:48: services[0].ports[0].protocol: "HTTP3" is not one of: GRPC, GRPC-WEB, HTTP, HTTP2, HTTPS, MONGO, MYSQL, REDIS, TCP, TLS, UDP`},
 		{"wrong apiVersion", repl("meshgen/v1alpha1", "meshgen/v2"),
 			`inventory.yaml:1:13: apiVersion: "meshgen/v2" is not supported; want "meshgen/v1alpha1"`},
 		{"missing mesh id", repl("  id: mesh1\n", ""),
@@ -98,20 +101,20 @@ func TestErrors(t *testing.T) {
 			"inventory.yaml:5:53: mesh.pki.intermediate.renewBefore: 100h0m0s is not shorter than the intermediate validity 100h0m0s; every run would re-issue"},
 		{"bad address pool", repl("id: mesh1", "id: mesh1\n  addressPool: 240.0.0.1/16"),
 			`inventory.yaml:5:16: mesh.addressPool: "240.0.0.1/16" has host bits set; did you mean 240.0.0.0/16?`},
-		{"bad recipient", repl("id: mesh1", "id: mesh1\n  recipients: [age1nope]"),
-			`inventory.yaml:5:16: mesh.recipients[0]: "age1nope" is not an age recipient (want age1...)`},
+		{"bad recipient", repl("  recipients: [age1", "  recipients: [age1nope, age1"),
+			`inventory.yaml:7:16: mesh.recipients[0]: "age1nope" is not an age recipient (want age1...)`},
 		{"remote without primary", repl("    network: net2\n", "    network: net2\n    role: remote\n"),
-			"inventory.yaml:14:5: clusters[1].primary: required field is missing"},
+			"inventory.yaml:16:5: clusters[1].primary: required field is missing"},
 		{"remote of a remote", repl("    network: net2\n", "    network: net2\n    role: remote\n    primary: b\n"),
-			"inventory.yaml:17:14: clusters[1].primary: a remote cannot be its own primary"},
+			"inventory.yaml:19:14: clusters[1].primary: a remote cannot be its own primary"},
 		{"primary naming a primary", repl("    network: net2\n", "    network: net2\n    primary: a\n"),
-			`inventory.yaml:16:14: clusters[1].primary: only a remote cluster names a primary; "b" is a primary`},
+			`inventory.yaml:18:14: clusters[1].primary: only a remote cluster names a primary; "b" is a primary`},
 		{"remote across networks, primary without gateway", func(s string) string {
 			s = strings.Replace(s, "    eastWestGateway: {address: 203.0.113.10}\n", "", 1)
 			return strings.Replace(s, "    network: net2\n", "    network: net2\n    role: remote\n    primary: a\n", 1)
-		}, "inventory.yaml:11:5: clusters[0]: cluster \"a\" needs an eastWestGateway: the mesh spans networks net1, net2\n" +
-			"inventory.yaml:16:14: clusters[1].primary: primary \"a\" has no eastWestGateway to expose istiod to \"b\" through\n" +
-			`inventory.yaml:22:16: services[0].clusters[0]: cluster "a" has no eastWestGateway, but b reach svc.foo through it`},
+		}, "inventory.yaml:12:5: clusters[0]: cluster \"a\" needs an eastWestGateway: the mesh spans networks net1, net2\n" +
+			"inventory.yaml:18:14: clusters[1].primary: primary \"a\" has no eastWestGateway to expose istiod to \"b\" through\n" +
+			`inventory.yaml:25:16: services[0].clusters[0]: cluster "a" has no eastWestGateway, but b reach svc.foo through it`},
 		{"address pool too small", func(s string) string {
 			s = strings.Replace(s, "id: mesh1", "id: mesh1\n  addressPool: 240.0.0.0/31\n  serviceSuffix: global", 1)
 			return s + "  - {name: svc2, namespace: foo, ports: [{name: tcp, port: 9000, protocol: TCP}], clusters: [b]}\n" +
@@ -119,11 +122,11 @@ func TestErrors(t *testing.T) {
 		},
 			"inventory.yaml:5:16: mesh.addressPool: 240.0.0.0/31 has 2 usable addresses, fewer than the 3 exported services"},
 		{"bad api server", repl("    network: net1\n", "    network: net1\n    apiServer: http://10.0.0.1\n"),
-			`inventory.yaml:13:16: clusters[0].apiServer: "http://10.0.0.1" is not an API server URL such as https://203.0.113.1:6443`},
+			`inventory.yaml:14:16: clusters[0].apiServer: "http://10.0.0.1" is not an API server URL such as https://203.0.113.1:6443`},
 		{"duplicate field", repl("kind: Inventory", "kind: Inventory\nkind: Inventory"),
 			"inventory.yaml:3:1: kind: duplicate field (first set at line 2)"},
 		{"merge key", repl("    network: net1\n", "    <<: {network: net1}\n"),
-			"inventory.yaml:12:5: clusters[0]: merge keys (<<) are not supported; write the fields out"},
+			"inventory.yaml:13:5: clusters[0]: merge keys (<<) are not supported; write the fields out"},
 		{"serviceSuffix local", repl("id: mesh1", "id: mesh1\n  serviceSuffix: svc.cluster.local"),
 			`inventory.yaml:5:18: mesh.serviceSuffix: "svc.cluster.local" would collide with Kubernetes service names (*.local); use a suffix such as global`},
 		{"syntax error", repl("kind: Inventory", "kind: [Inventory"),
@@ -132,17 +135,22 @@ func TestErrors(t *testing.T) {
 			"inventory.yaml:4:1: invalid YAML: found character that cannot start any token"},
 		{"bad indentation", repl("  istio:", "   istio:"),
 			"inventory.yaml:5:1: invalid YAML: mapping values are not allowed in this context"},
+		{"missing recipients", func(s string) string {
+			s = strings.Replace(s, "  recipients: [age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf]\n", "", 1)
+			return strings.Replace(s, "    recipients: [age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq]\n", "", 1)
+		}, "inventory.yaml:4:3: mesh.recipients: at least one operator age recipient is required: the root CA key is encrypted to it\n" +
+			"inventory.yaml:11:5: clusters[0].recipients: cluster \"a\" receives encrypted secrets (cacerts) but has no age recipient: add the public key of the age identity Flux or Argo CD decrypts with in this cluster"},
 		{"empty", func(string) string { return "\n" },
 			"inventory.yaml: file is empty; want an Inventory document (apiVersion: meshgen/v1alpha1)"},
 		{"two documents", func(s string) string { return s + "---\nfoo: 1\n" },
-			"inventory.yaml:23:1: more than one YAML document; an inventory is one document"},
+			"inventory.yaml:26:1: more than one YAML document; an inventory is one document"},
 		{"not utf-8", func(s string) string { return strings.Replace(s, "mesh1", "mesh\xff", 1) },
 			"inventory.yaml:4:11: file is not valid UTF-8"},
 		{"every error at once, sorted", func(s string) string {
 			s = strings.Replace(s, "network: net2", "network: nope", 1)
 			return strings.Replace(s, "version: 1.28.2", "version: x", 1)
 		}, "inventory.yaml:6:14: mesh.istio.version: \"x\" is not a version such as 1.28.2\n" +
-			`inventory.yaml:15:14: clusters[1].network: unknown network "nope" (known: net1, net2)`},
+			`inventory.yaml:17:14: clusters[1].network: unknown network "nope" (known: net1, net2)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := tc.edit(base)

@@ -1,0 +1,408 @@
+package generator
+
+import (
+	"bytes"
+
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"filippo.io/age"
+	"fmt"
+	"path"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/sops"
+)
+
+// Paths of the mesh-wide PKI files.
+const (
+	RootCertPath  = "pki/root-cert.pem"
+	RootCAPath    = "pki/root-ca.sops.yaml"
+	cacertsFile   = "cacerts.sops.yaml"
+	keyFieldRegex = `^(ca-key\.pem)$`
+)
+
+// secretDoc is the plaintext view of a SOPS-encrypted Secret: what can be
+// read from a meshgen secret file without any identity.
+type secretDoc struct {
+	TypeMeta   `json:",inline"`
+	Metadata   ObjectMeta        `json:"metadata"`
+	Type       string            `json:"type,omitempty"`
+	StringData map[string]string `json:"stringData"`
+}
+
+// NeedIdentityError lists work that needs a private key meshgen can only
+// reach through an age identity, when none (or no matching one) was given.
+type NeedIdentityError struct {
+	Items []string // "cluster \"a\": cacerts must be re-issued (why)"
+}
+
+func (e *NeedIdentityError) Error() string {
+	return strings.Join(e.Items, "\n")
+}
+
+// pkiState is the root CA as found in the prior tree or newly created.
+type pkiState struct {
+	root     *x509.Certificate
+	rootPEM  []byte // the signing root, PEM
+	bundle   []byte // every trusted root, PEM (root-cert.pem without header)
+	ca       *pki.CA
+	rootFile []byte // pki/root-ca.sops.yaml as it will be written
+	created  bool
+}
+
+func (g *gen) recipientsOf(c *inventory.Cluster) []string {
+	rs := append(append([]string(nil), c.Recipients...), g.inv.Mesh.Recipients...)
+	sort.Strings(rs)
+	return slices.Compact(rs)
+}
+
+func (g *gen) encrypt(doc any, recipients []string) ([]byte, error) {
+	plain, err := yaml.Marshal(doc)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
+		Recipients:       recipients,
+		EncryptedRegex:   keyFieldRegex,
+		MACOnlyEncrypted: true,
+		Rand:             g.opts.Rand,
+		Now:              g.opts.Now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return withHeader(enc), nil
+}
+
+// withHeader puts the generated-file header on a SOPS file; sops keeps
+// comments out of the MAC, so the header never affects decryption.
+func withHeader(b []byte) []byte {
+	if bytes.HasPrefix(b, []byte(Header)) {
+		return b
+	}
+	return append([]byte(Header), b...)
+}
+
+// rootState loads the root from the prior tree, imports one, or creates one.
+func (g *gen) rootState() (*pkiState, error) {
+	m := g.inv.Mesh
+	operators := append([]string(nil), m.Recipients...)
+	sort.Strings(operators)
+	if imp := g.opts.ImportRoot; imp != nil {
+		return g.newRootState(imp, "root imported")
+	}
+	prior, ok := g.opts.Prior[RootCAPath]
+	if !ok {
+		if _, hasCert := g.opts.Prior[RootCertPath]; hasCert {
+			return nil, fmt.Errorf("%s exists but %s does not: the root key is gone; restore it from Git history, or import a root with --root-cert/--root-key (every intermediate is then re-issued)", RootCertPath, RootCAPath)
+		}
+		ca, err := pki.NewRoot(pki.RootRequest{
+			CommonName:   m.PKI.Root.CommonName,
+			Organization: m.PKI.Root.Organization,
+			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
+			Validity:     m.PKI.Root.Validity.Duration,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("create root CA: %w", err)
+		}
+		return g.newRootState(ca, "root created")
+	}
+	var doc secretDoc
+	if err := yaml.Unmarshal(prior, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", RootCAPath, err)
+	}
+	certPEM := []byte(doc.StringData["ca-cert.pem"])
+	root, err := parseCertPEM(certPEM)
+	if err != nil {
+		return nil, fmt.Errorf("%s: ca-cert.pem: %w", RootCAPath, err)
+	}
+	st := &pkiState{root: root, rootPEM: certPEM, bundle: g.bundleWith(certPEM), rootFile: prior}
+	md, err := sops.ReadMetadata(prior)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RootCAPath, err)
+	}
+	if !slices.Equal(sortedCopy(md.Recipients), operators) {
+		ids := g.opts.Identities
+		if len(ids) == 0 {
+			return nil, &NeedIdentityError{Items: []string{fmt.Sprintf("%s: must be re-encrypted (%s), which needs an operator's identity", RootCAPath, recipientChange(md.Recipients, operators))}}
+		}
+		re, err := sops.Reencrypt(prior, ids, sops.ReencryptOptions{Recipients: operators, Rand: g.opts.Rand})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", RootCAPath, err)
+		}
+		st.rootFile = withHeader(re)
+		g.tree.Reasons[RootCAPath] = "re-encrypted: " + recipientChange(md.Recipients, operators)
+	}
+	return st, nil
+}
+
+func (g *gen) newRootState(ca *pki.CA, why string) (*pkiState, error) {
+	doc := &secretDoc{
+		TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		Metadata: ObjectMeta{Name: "meshgen-root-ca", Annotations: map[string]string{
+			"meshgen.dev/purpose": "the mesh root CA; never applied to a cluster",
+		}},
+		StringData: map[string]string{"ca-cert.pem": string(ca.CertPEM), "ca-key.pem": string(ca.KeyPEM)},
+	}
+	operators := append([]string(nil), g.inv.Mesh.Recipients...)
+	sort.Strings(operators)
+	file, err := g.encrypt(doc, operators)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt root CA: %w", err)
+	}
+	g.tree.Reasons[RootCAPath] = why
+	return &pkiState{root: ca.Cert, rootPEM: ca.CertPEM, bundle: g.bundleWith(ca.CertPEM), ca: ca, rootFile: file, created: true}, nil
+}
+
+// bundleWith returns the trust bundle: the signing root first, then the
+// roots the prior bundle still trusts (kept through a rotation).
+func (g *gen) bundleWith(rootPEM []byte) []byte {
+	var out bytes.Buffer
+	out.Write(rootPEM)
+	for _, extra := range g.opts.TrustedRoots {
+		if !bytes.Equal(bytes.TrimSpace(extra), bytes.TrimSpace(rootPEM)) {
+			out.Write(extra)
+		}
+	}
+	return out.Bytes()
+}
+
+// rootKey returns the root CA with its private key, decrypting it from the
+// prior tree when needed.
+func (st *pkiState) rootKey(ids []age.Identity) (*pki.CA, error) {
+	if st.ca != nil {
+		return st.ca, nil
+	}
+	plain, err := sops.Decrypt(st.rootFile, ids)
+	if err != nil {
+		return nil, fmt.Errorf("decrypt %s: %w", RootCAPath, err)
+	}
+	var doc secretDoc
+	if err := yaml.Unmarshal(plain, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", RootCAPath, err)
+	}
+	ca, err := pki.ImportRoot([]byte(doc.StringData["ca-cert.pem"]), []byte(doc.StringData["ca-key.pem"]))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", RootCAPath, err)
+	}
+	st.ca = ca
+	return ca, nil
+}
+
+func parseCertPEM(data []byte) (*x509.Certificate, error) {
+	b, _ := pem.Decode(data)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil, errors.New("no PEM certificate")
+	}
+	return x509.ParseCertificate(b.Bytes)
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+func recipientChange(have, want []string) string {
+	var added, removed []string
+	for _, r := range want {
+		if !slices.Contains(have, r) {
+			added = append(added, r)
+		}
+	}
+	for _, r := range have {
+		if !slices.Contains(want, r) {
+			removed = append(removed, r)
+		}
+	}
+	var parts []string
+	if len(added) > 0 {
+		parts = append(parts, "recipient added "+strings.Join(added, ", "))
+	}
+	if len(removed) > 0 {
+		parts = append(parts, "recipient removed "+strings.Join(removed, ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// cacertsJob is the decision for one cluster's cacerts.
+type cacertsJob struct {
+	cluster    *inventory.Cluster
+	recipients []string
+	keep       []byte // the prior file, when it can stay as is
+	reason     string // why it is (re)written
+	reencrypt  bool   // only the recipients changed
+	rebundle   bool   // only the trust bundle changed
+	req        pki.IntermediateRequest
+}
+
+func (g *gen) cacertsPath(c *inventory.Cluster) string {
+	return path.Join(OverlayDir(c.Name), cacertsFile)
+}
+
+// planCacerts decides, per cluster, whether its cacerts is kept byte for
+// byte, re-encrypted, re-bundled or re-issued, and why.
+func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
+	m := g.inv.Mesh
+	// An intermediate cannot be valid before its root.
+	notBefore := g.opts.Now
+	if st.root.NotBefore.After(notBefore) {
+		notBefore = st.root.NotBefore
+	}
+	var jobs []*cacertsJob
+	for i := range g.inv.Clusters {
+		c := &g.inv.Clusters[i]
+		j := &cacertsJob{cluster: c, recipients: g.recipientsOf(c), req: pki.IntermediateRequest{
+			Cluster:      c.Name,
+			Organization: m.PKI.Intermediate.Organization,
+			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
+			Validity:     m.PKI.Intermediate.Validity.Duration,
+			NotBefore:    notBefore,
+		}}
+		jobs = append(jobs, j)
+		prior, ok := g.opts.Prior[g.cacertsPath(c)]
+		if !ok {
+			j.reason = "new cluster"
+			continue
+		}
+		var doc secretDoc
+		if err := yaml.Unmarshal(prior, &doc); err != nil {
+			j.reason = "existing file is unreadable"
+			continue
+		}
+		cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
+		if err != nil {
+			j.reason = "existing certificate is unreadable"
+			continue
+		}
+		if r := pki.ReissueReason(cert, st.root, j.req, m.PKI.Intermediate.RenewBefore.Duration, g.opts.Now); r != "" {
+			j.reason = r
+			continue
+		}
+		md, err := sops.ReadMetadata(prior)
+		if err != nil {
+			j.reason = "existing file is not a SOPS file"
+			continue
+		}
+		if doc.StringData["root-cert.pem"] != string(st.bundle) {
+			j.reason, j.rebundle = "trust bundle changed", true
+			continue
+		}
+		if !slices.Equal(sortedCopy(md.Recipients), j.recipients) {
+			j.reason, j.reencrypt = "re-encrypted: "+recipientChange(md.Recipients, j.recipients), true
+			continue
+		}
+		j.keep = prior
+	}
+	return jobs
+}
+
+// cacerts writes every cluster's cacerts secret, issuing in parallel what
+// must be issued.
+func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
+	jobs := g.planCacerts(st)
+	out := map[string][]byte{}
+	var need []string
+	var issue []*cacertsJob
+	for _, j := range jobs {
+		switch {
+		case j.keep != nil:
+			out[j.cluster.Name] = j.keep
+			continue
+		case j.reencrypt || j.rebundle:
+			if len(g.opts.Identities) == 0 {
+				need = append(need, fmt.Sprintf("cluster %q: cacerts must be rewritten (%s), which needs an age identity that can decrypt it", j.cluster.Name, j.reason))
+				continue
+			}
+		default:
+			if st.ca == nil && len(g.opts.Identities) == 0 {
+				need = append(need, fmt.Sprintf("cluster %q: cacerts must be issued (%s), which needs the root key", j.cluster.Name, j.reason))
+				continue
+			}
+			issue = append(issue, j)
+		}
+		g.tree.Reasons[g.cacertsPath(j.cluster)] = j.reason
+	}
+	if len(need) > 0 {
+		return nil, &NeedIdentityError{Items: need}
+	}
+	for _, j := range jobs {
+		if !j.reencrypt && !j.rebundle {
+			continue
+		}
+		data, err := g.rewriteCacerts(st, j)
+		if err != nil {
+			return nil, err
+		}
+		out[j.cluster.Name] = data
+	}
+	if len(issue) > 0 {
+		root, err := st.rootKey(g.opts.Identities)
+		if err != nil {
+			return nil, err
+		}
+		reqs := make([]pki.IntermediateRequest, len(issue))
+		for i, j := range issue {
+			reqs[i] = j.req
+		}
+		cas, err := pki.IssueAll(root, reqs, runtime.GOMAXPROCS(0), g.opts.Progress)
+		if err != nil {
+			return nil, err
+		}
+		for i, j := range issue {
+			data, err := g.encrypt(g.cacertsDoc(st, cas[i]), j.recipients)
+			if err != nil {
+				return nil, fmt.Errorf("cluster %q: encrypt cacerts: %w", j.cluster.Name, err)
+			}
+			out[j.cluster.Name] = data
+		}
+	}
+	return out, nil
+}
+
+func (g *gen) cacertsDoc(st *pkiState, ca *pki.CA) *secretDoc {
+	chain := append(append([]byte(nil), ca.CertPEM...), st.rootPEM...)
+	return &secretDoc{
+		TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Secret"},
+		Metadata: ObjectMeta{Name: "cacerts", Namespace: IstioNamespace},
+		Type:     "Opaque",
+		StringData: map[string]string{
+			"ca-cert.pem":    string(ca.CertPEM),
+			"ca-key.pem":     string(ca.KeyPEM),
+			"cert-chain.pem": string(chain),
+			"root-cert.pem":  string(st.bundle),
+		},
+	}
+}
+
+// rewriteCacerts keeps a cluster's intermediate but rewrites its file: for
+// new recipients (same data key, values untouched) or a new trust bundle.
+func (g *gen) rewriteCacerts(st *pkiState, j *cacertsJob) ([]byte, error) {
+	prior := g.opts.Prior[g.cacertsPath(j.cluster)]
+	body := bytes.TrimPrefix(prior, []byte(Header))
+	if j.reencrypt {
+		re, err := sops.Reencrypt(body, g.opts.Identities, sops.ReencryptOptions{Recipients: j.recipients, Rand: g.opts.Rand})
+		if err != nil {
+			return nil, fmt.Errorf("cluster %q: re-encrypt cacerts: %w", j.cluster.Name, err)
+		}
+		return withHeader(re), nil
+	}
+	plain, err := sops.Decrypt(body, g.opts.Identities)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: decrypt cacerts: %w", j.cluster.Name, err)
+	}
+	var doc secretDoc
+	if err := yaml.Unmarshal(plain, &doc); err != nil {
+		return nil, fmt.Errorf("cluster %q: cacerts: %w", j.cluster.Name, err)
+	}
+	ca := &pki.CA{CertPEM: []byte(doc.StringData["ca-cert.pem"]), KeyPEM: []byte(doc.StringData["ca-key.pem"])}
+	return g.encrypt(g.cacertsDoc(st, ca), j.recipients)
+}

@@ -1,0 +1,39 @@
+package generator
+
+import (
+	"regexp"
+	"strings"
+)
+
+// sopsConfig is .sops.yaml: creation rules so that `sops edit` (and
+// `sops updatekeys`) treat every secret meshgen writes the way meshgen
+// does: the same recipients, only the private fields encrypted, and the MAC
+// over the encrypted values only.
+type sopsConfig struct {
+	CreationRules []creationRule `json:"creation_rules"`
+}
+
+type creationRule struct {
+	PathRegex        string `json:"path_regex"`
+	EncryptedRegex   string `json:"encrypted_regex"`
+	MACOnlyEncrypted bool   `json:"mac_only_encrypted"`
+	Age              string `json:"age"`
+}
+
+func (g *gen) sopsConfig() []byte {
+	rule := func(p, fields string, recipients []string) creationRule {
+		return creationRule{
+			PathRegex:        "(^|/)" + regexp.QuoteMeta(p) + "$",
+			EncryptedRegex:   fields,
+			MACOnlyEncrypted: true,
+			Age:              strings.Join(recipients, ","),
+		}
+	}
+	operators := sortedCopy(g.inv.Mesh.Recipients)
+	cfg := sopsConfig{CreationRules: []creationRule{rule(RootCAPath, keyFieldRegex, operators)}}
+	for i := range g.inv.Clusters {
+		c := &g.inv.Clusters[i]
+		cfg.CreationRules = append(cfg.CreationRules, rule(g.cacertsPath(c), keyFieldRegex, g.recipientsOf(c)))
+	}
+	return marshalDocs(&cfg)
+}
