@@ -17,9 +17,10 @@ tools:
 golden:
 	go test ./generator/... -update
 
-# Regenerate the checked-in example tree from inventory.example.yaml.
+# Regenerate the checked-in example tree from inventory.example.yaml. The
+# example's secrets are encrypted to the test-only keys of testdata/age.
 example:
-	go run ./cmd/meshgen generate -i inventory.example.yaml -o .
+	SOPS_AGE_KEY_FILE=testdata/age/test-only-operator.agekey go run ./cmd/meshgen generate -i inventory.example.yaml -o .
 
 check-example:
 	go run ./cmd/meshgen generate --check -i inventory.example.yaml -o .

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"path"
+	"strings"
 
 	"github.com/meshgen/meshgen/generator/inventory"
 )
@@ -156,6 +157,11 @@ func (g *gen) cluster(c *inventory.Cluster) error {
 		res("expose-istiod.yaml", marshalDocs(g.exposeIstiod()...))
 	}
 
+	for _, p := range sortedKeys(g.remote[c.Name]) {
+		g.addSecret(p, g.remote[c.Name][p])
+		rel := strings.TrimPrefix(p, dir+"/")
+		resources = append(resources, rel)
+	}
 	if ses := g.ses[c.Name]; len(ses) > 0 {
 		objs := make([]any, len(ses))
 		for i, se := range ses {

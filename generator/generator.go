@@ -108,6 +108,8 @@ type gen struct {
 	ses  map[string][]*ServiceEntry // ServiceEntries by cluster
 	// cacertsData is each cluster's encrypted cacerts file, by cluster.
 	cacertsData map[string][]byte
+	// remote holds each watching primary's remote secret files by path.
+	remote map[string]map[string][]byte
 }
 
 func (g *gen) add(p string, data []byte) {
@@ -129,6 +131,9 @@ func (g *gen) run() error {
 		return err
 	}
 	if g.cacertsData, err = g.cacerts(st); err != nil {
+		return err
+	}
+	if g.remote, err = g.remoteSecrets(); err != nil {
 		return err
 	}
 	g.add(RootCertPath, append([]byte(Header), st.bundle...))

@@ -3,6 +3,7 @@ package generator
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -10,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"filippo.io/age"
 	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/sops"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden trees under testdata/golden")
@@ -20,10 +23,64 @@ var update = flag.Bool("update", false, "rewrite the golden trees under testdata
 // testNow is the fixed clock of the golden trees.
 var testNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// testOptions pins every input of Generate besides the inventory.
+// testOptions pins every input of Generate besides the inventory. The
+// identity is the test-only operator key of testdata/age.
 func testOptions(prior map[string][]byte) Options {
-	return Options{Prior: prior, Now: testNow, Rand: rand.New(rand.NewSource(1))}
+	return Options{Prior: prior, Now: testNow, Rand: rand.New(rand.NewSource(1)), Identities: testIdentities()}
 }
+
+func testIdentities() []age.Identity {
+	ids, err := sops.IdentitiesFromEnv(func(k string) string {
+		if k == "SOPS_AGE_KEY_FILE" {
+			return "../testdata/age/test-only-operator.agekey"
+		}
+		return ""
+	}, os.ReadFile)
+	if err != nil || len(ids) == 0 {
+		panic(fmt.Sprintf("test identities: %v", err))
+	}
+	return ids
+}
+
+// withCredentials adds a test-only stored credential for every cluster
+// that remote secrets need and prior lacks: the inputs `meshgen credentials
+// set` would have written.
+func withCredentials(t *testing.T, inv *inventory.Inventory, prior map[string][]byte) map[string][]byte {
+	t.Helper()
+	if prior == nil {
+		prior = map[string][]byte{}
+	}
+	for cluster := range watchers(inv) {
+		p := CredentialPath(cluster)
+		if _, ok := prior[p]; ok {
+			continue
+		}
+		data, err := EncryptCredential(Credential{
+			Cluster: cluster,
+			Token:   "test-only-token-" + cluster,
+			CA:      []byte(testCA),
+		}, inv.Mesh.Recipients, testOptions(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		prior[p] = data
+	}
+	return prior
+}
+
+// testCA stands for a cluster's API server CA in stored test credentials.
+const testCA = `-----BEGIN CERTIFICATE-----
+MIIBiDCCAS6gAwIBAgIUYJIl19lFvAlXKlFSlkBGSa+Y0VgwCgYIKoZIzj0EAwIw
+IjEOMAwGA1UEChMFbWVzaDExEDAOBgNVBAMTB1Jvb3QgQ0EwHhcNMjYxMTIxMTUy
+MDAwWhcNMzYxMTE4MTUyMDAwWjAiMQ4wDAYDVQQKEwVtZXNoMTEQMA4GA1UEAxMH
+Um9vdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABL0sGbj+sByEI3pDGXu8
+e21UH39S9S4c1zuqH8x5M+HnzUHEt5YZwT8opB7ym18nTcEtz17J6/2PBzRjCrVX
+8U+jQjBAMA4GA1UdDwEB/wQEAwIBBjAPBgNVHRMBAf8EBTADAQH/MB0GA1UdDgQW
+BBSdHHNIzgj+6rw9NEXmjGxDeCD8qTAKBggqhkjOPQQDAgNIADBFAiEAlPNIv4Mv
+YDuBj5ahtumbcQzEv5WjyH/TwmqrC/Ll3FMCIFdlJ1QdJJsJAY65RcMWv/TOae6U
+iLT9U2OeNZmidsfz
+-----END CERTIFICATE-----
+`
 
 // scenario is one golden tree: an inventory and every file generated from it.
 type scenario struct {
@@ -64,12 +121,18 @@ func loadScenarios(t *testing.T) []scenario {
 func TestGolden(t *testing.T) {
 	for _, sc := range loadScenarios(t) {
 		t.Run(strings.TrimSuffix(filepath.Base(sc.file), ".txtar"), func(t *testing.T) {
-			tree, err := Generate(sc.inv, testOptions(priorOf(sc.arch)))
+			prior := withCredentials(t, sc.inv, priorOf(sc.arch))
+			tree, err := Generate(sc.inv, testOptions(prior))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if *update {
 				arch := &txtar.Archive{Comment: sc.arch.Comment, Files: sc.arch.Files[:1]}
+				for _, p := range sortedKeys(prior) {
+					if strings.HasPrefix(p, "credentials/") {
+						arch.Files = append(arch.Files, txtar.File{Name: p, Data: prior[p]})
+					}
+				}
 				for _, f := range tree.Files {
 					arch.Files = append(arch.Files, txtar.File{Name: f.Path, Data: f.Data})
 				}
@@ -79,6 +142,11 @@ func TestGolden(t *testing.T) {
 				return
 			}
 			want := priorOf(sc.arch)
+			for p := range want {
+				if strings.HasPrefix(p, "credentials/") {
+					delete(want, p) // inputs, not outputs
+				}
+			}
 			for _, f := range tree.Files {
 				w, ok := want[f.Path]
 				if !ok {
@@ -109,7 +177,7 @@ func priorOf(a *txtar.Archive) map[string][]byte {
 // TestOverlaysBuild builds every overlay of every scenario with kustomize.
 func TestOverlaysBuild(t *testing.T) {
 	for _, sc := range loadScenarios(t) {
-		tree, err := Generate(sc.inv, testOptions(nil))
+		tree, err := Generate(sc.inv, testOptions(withCredentials(t, sc.inv, nil)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,11 +200,17 @@ func TestOverlaysBuild(t *testing.T) {
 // randomness when nothing needs issuing.
 func TestIdempotent(t *testing.T) {
 	for _, sc := range loadScenarios(t) {
-		first, err := Generate(sc.inv, testOptions(nil))
+		creds := withCredentials(t, sc.inv, nil)
+		first, err := Generate(sc.inv, testOptions(creds))
 		if err != nil {
 			t.Fatal(err)
 		}
-		opts := testOptions(first.Map())
+		prior := first.Map()
+		for p, d := range creds {
+			prior[p] = d
+		}
+		opts := testOptions(prior)
+		opts.Identities = nil // a run with nothing to issue needs no identity
 		opts.Now = testNow.Add(24 * time.Hour)
 		opts.Rand = rand.New(rand.NewSource(2))
 		second, err := Generate(sc.inv, opts)

@@ -35,5 +35,20 @@ func (g *gen) sopsConfig() []byte {
 		c := &g.inv.Clusters[i]
 		cfg.CreationRules = append(cfg.CreationRules, rule(g.cacertsPath(c), keyFieldRegex, g.recipientsOf(c)))
 	}
+	for i := range g.inv.Clusters {
+		c := &g.inv.Clusters[i]
+		cfg.CreationRules = append(cfg.CreationRules, creationRule{
+			PathRegex:        "(^|/)" + regexp.QuoteMeta(OverlayDir(c.Name)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
+			EncryptedRegex:   remoteSecretRegex,
+			MACOnlyEncrypted: true,
+			Age:              strings.Join(g.recipientsOf(c), ","),
+		})
+	}
+	cfg.CreationRules = append(cfg.CreationRules, creationRule{
+		PathRegex:        `(^|/)credentials/[^/]+\.sops\.yaml$`,
+		EncryptedRegex:   credentialRegex,
+		MACOnlyEncrypted: true,
+		Age:              strings.Join(operators, ","),
+	})
 	return marshalDocs(&cfg)
 }

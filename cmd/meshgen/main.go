@@ -62,6 +62,8 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		return c.build(rest)
 	case "version":
 		return c.version(rest)
+	case "credentials":
+		return c.credentials(rest)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
 			return Main(append(rest[:1:1], "--help"), stdout, stderr, getenv)
@@ -74,7 +76,7 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 	return exitBad
 }
 
-var commands = []string{"generate", "diff", "validate", "build", "version"}
+var commands = []string{"generate", "diff", "validate", "build", "credentials", "version"}
 
 const usage = `meshgen turns an inventory of clusters, networks and exported services into
 the per-cluster kustomize overlays of one Istio multicluster mesh.
@@ -85,6 +87,8 @@ Usage:
   meshgen diff                                    unified diff of what generate would change
   meshgen validate                                inventory lint + build every overlay
   meshgen build CLUSTER                           kustomize build of one overlay to stdout
+  meshgen credentials set CLUSTER --token-file F --ca-file F
+                                                  store an API credential, encrypted
   meshgen version                                 print the version
 
 Run 'meshgen COMMAND --help' for a command's flags and examples.

@@ -150,6 +150,15 @@ func (c *cli) compute(co common) (*state, int) {
 			}
 			return nil, exitBad
 		}
+		var me *generator.MissingCredentialError
+		if errors.As(err, &me) {
+			for _, item := range me.Items {
+				c.errorf("%s", item)
+			}
+			c.errorf("nothing was written")
+			c.hintf("store each with 'meshgen credentials set CLUSTER --token-file F --ca-file F'")
+			return nil, exitBad
+		}
 		c.errorf("%v", err)
 		return nil, exitBad
 	}

@@ -251,6 +251,19 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 		} else if multiNetwork {
 			v.errorf(p, "cluster %q needs an eastWestGateway: the mesh spans networks %s", c.Name, strings.Join(inv.UsedNetworks(), ", "))
 		}
+		primaries := 0
+		for _, o := range inv.Clusters {
+			if o.Role == RolePrimary {
+				primaries++
+			}
+		}
+		switch {
+		case c.APIServer != "":
+		case c.Role == RoleRemote:
+			v.errorf(p+".apiServer", "remote cluster %q needs apiServer: its primary's istiod watches it through a remote secret", c.Name)
+		case c.Role == RolePrimary && inv.Mesh.Discovery == "remote-secrets" && primaries > 1:
+			v.errorf(p+".apiServer", "cluster %q needs apiServer: with discovery remote-secrets the other primaries watch it", c.Name)
+		}
 		if c.APIServer != "" {
 			u, err := url.Parse(c.APIServer)
 			if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {

@@ -103,24 +103,26 @@ func TestErrors(t *testing.T) {
 			`inventory.yaml:5:16: mesh.addressPool: "240.0.0.1/16" has host bits set; did you mean 240.0.0.0/16?`},
 		{"bad recipient", repl("  recipients: [age1", "  recipients: [age1nope, age1"),
 			`inventory.yaml:7:16: mesh.recipients[0]: "age1nope" is not an age recipient (want age1...)`},
-		{"remote without primary", repl("    network: net2\n", "    network: net2\n    role: remote\n"),
+		{"remote without primary", repl("    network: net2\n", "    network: net2\n    role: remote\n    apiServer: https://203.0.113.2:6443\n"),
 			"inventory.yaml:16:5: clusters[1].primary: required field is missing"},
-		{"remote of a remote", repl("    network: net2\n", "    network: net2\n    role: remote\n    primary: b\n"),
+		{"remote of a remote", repl("    network: net2\n", "    network: net2\n    role: remote\n    primary: b\n    apiServer: https://203.0.113.2:6443\n"),
 			"inventory.yaml:19:14: clusters[1].primary: a remote cannot be its own primary"},
 		{"primary naming a primary", repl("    network: net2\n", "    network: net2\n    primary: a\n"),
 			`inventory.yaml:18:14: clusters[1].primary: only a remote cluster names a primary; "b" is a primary`},
 		{"remote across networks, primary without gateway", func(s string) string {
 			s = strings.Replace(s, "    eastWestGateway: {address: 203.0.113.10}\n", "", 1)
-			return strings.Replace(s, "    network: net2\n", "    network: net2\n    role: remote\n    primary: a\n", 1)
+			return strings.Replace(s, "    network: net2\n", "    network: net2\n    role: remote\n    primary: a\n    apiServer: https://203.0.113.2:6443\n", 1)
 		}, "inventory.yaml:12:5: clusters[0]: cluster \"a\" needs an eastWestGateway: the mesh spans networks net1, net2\n" +
 			"inventory.yaml:18:14: clusters[1].primary: primary \"a\" has no eastWestGateway to expose istiod to \"b\" through\n" +
-			`inventory.yaml:25:16: services[0].clusters[0]: cluster "a" has no eastWestGateway, but b reach svc.foo through it`},
+			`inventory.yaml:26:16: services[0].clusters[0]: cluster "a" has no eastWestGateway, but b reach svc.foo through it`},
 		{"address pool too small", func(s string) string {
 			s = strings.Replace(s, "id: mesh1", "id: mesh1\n  addressPool: 240.0.0.0/31\n  serviceSuffix: global", 1)
 			return s + "  - {name: svc2, namespace: foo, ports: [{name: tcp, port: 9000, protocol: TCP}], clusters: [b]}\n" +
 				"  - {name: svc3, namespace: foo, ports: [{name: tcp, port: 9000, protocol: TCP}], clusters: [b]}\n"
 		},
 			"inventory.yaml:5:16: mesh.addressPool: 240.0.0.0/31 has 2 usable addresses, fewer than the 3 exported services"},
+		{"remote without api server", repl("    network: net2\n", "    network: net2\n    role: remote\n    primary: a\n"),
+			`inventory.yaml:16:5: clusters[1].apiServer: remote cluster "b" needs apiServer: its primary's istiod watches it through a remote secret`},
 		{"bad api server", repl("    network: net1\n", "    network: net1\n    apiServer: http://10.0.0.1\n"),
 			`inventory.yaml:14:16: clusters[0].apiServer: "http://10.0.0.1" is not an API server URL such as https://203.0.113.1:6443`},
 		{"duplicate field", repl("kind: Inventory", "kind: Inventory\nkind: Inventory"),

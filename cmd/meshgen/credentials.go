@@ -1,0 +1,101 @@
+package main
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/meshgen/meshgen/generator"
+)
+
+// credentials handles `meshgen credentials set CLUSTER --token-file F --ca-file F`.
+func (c *cli) credentials(args []string) int {
+	if len(args) == 0 || args[0] != "set" {
+		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+			args = []string{"set", "--help"}
+		} else {
+			c.errorf("credentials: want 'credentials set CLUSTER --token-file F --ca-file F'")
+			return exitBad
+		}
+	}
+	var co common
+	var tokenFile, caFile string
+	fs := c.flagSet("credentials set", "Store a cluster's API credential, encrypted to the operators' recipients, for the remote secrets of the primaries that watch it.",
+		`  # the token of the istio-reader-service-account in cluster eu-2, and its API server CA:
+  kubectl --context eu-2 -n istio-system create token istio-reader-service-account --duration 8760h > token
+  kubectl --context eu-2 config view --raw --minify -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > ca.crt
+  meshgen credentials set eu-2 --token-file token --ca-file ca.crt
+  rm token
+`)
+	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file")
+	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
+	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (required)")
+	fs.StringVar(&caFile, "ca-file", "", "file holding the API server's CA certificate, PEM (required)")
+	if st, ok := c.parse(fs, args[1:]); !ok {
+		return st
+	}
+	if fs.NArg() != 1 || tokenFile == "" || caFile == "" {
+		c.errorf("credentials set: want CLUSTER, --token-file and --ca-file")
+		c.hintf("run 'meshgen credentials set --help' for usage")
+		return exitBad
+	}
+	cluster := fs.Arg(0)
+	inv, ok := c.loadInventory(co.inventory)
+	if !ok {
+		return exitBad
+	}
+	if inv.Cluster(cluster) == nil {
+		c.errorf("credentials set: cluster %q is not in %s", cluster, co.inventory)
+		return exitBad
+	}
+	token, err := os.ReadFile(tokenFile)
+	if err != nil {
+		c.errorf("credentials set: %v", err)
+		return exitBad
+	}
+	token = bytes.TrimSpace(token)
+	if len(token) == 0 || bytes.ContainsAny(token, " \t\r\n") {
+		// Never echo the token itself.
+		c.errorf("credentials set: %s does not hold one bearer token", tokenFile)
+		return exitBad
+	}
+	ca, err := os.ReadFile(caFile)
+	if err != nil {
+		c.errorf("credentials set: %v", err)
+		return exitBad
+	}
+	if b, _ := pem.Decode(ca); b == nil || b.Type != "CERTIFICATE" {
+		c.errorf("credentials set: %s is not a PEM certificate", caFile)
+		return exitBad
+	}
+	data, err := generator.EncryptCredential(generator.Credential{Cluster: cluster, Token: string(token), CA: ca},
+		inv.Mesh.Recipients, generator.Options{Rand: rand.Reader, Now: time.Now().UTC()})
+	if err != nil {
+		c.errorf("credentials set: %v", err)
+		return exitBad
+	}
+	d, err := readTree(co.out)
+	if err != nil {
+		c.errorf("read output: %v", err)
+		return exitBad
+	}
+	p := generator.CredentialPath(cluster)
+	if d.foreign[p] || d.foreignParent(p) {
+		c.errorf("%v", &conflictError{paths: []string{p}})
+		return exitBad
+	}
+	op := byte('A')
+	if _, ok := d.files[p]; ok {
+		op = 'M'
+	}
+	if err := apply(co.out, []change{{path: p, op: op, new: data, mode: 0o600}}); err != nil {
+		c.errorf("write %s: %v", co.out, err)
+		return exitBad
+	}
+	fmt.Fprintf(c.stderr, "meshgen: stored the credential of %s in %s, encrypted to %d operator %s\n", cluster, p, len(inv.Mesh.Recipients), plural(len(inv.Mesh.Recipients), "recipient", "recipients"))
+	c.hintf("run 'meshgen generate' with an operator identity to write the remote secrets")
+	return exitOK
+}
