@@ -96,7 +96,7 @@ func (g *gen) rootState() (*pkiState, error) {
 	m := g.inv.Mesh
 	operators := append([]string(nil), m.Recipients...)
 	sort.Strings(operators)
-	if imp := g.opts.ImportRoot; imp != nil {
+	if imp := g.opts.ImportRoot; imp != nil && !g.priorHoldsRoot(imp, operators) {
 		return g.newRootState(imp, "root imported")
 	}
 	prior, ok := g.opts.Prior[RootCAPath]
@@ -141,7 +141,21 @@ func (g *gen) rootState() (*pkiState, error) {
 		st.rootFile = withHeader(re)
 		g.tree.Reasons[RootCAPath] = "re-encrypted: " + recipientChange(md.Recipients, operators)
 	}
+	// The same root imported again: its key is at hand.
+	st.ca = g.opts.ImportRoot
 	return st, nil
+}
+
+// priorHoldsRoot reports whether the prior tree already holds ca, encrypted
+// to operators, so that importing it again rewrites nothing.
+func (g *gen) priorHoldsRoot(ca *pki.CA, operators []string) bool {
+	prior := g.opts.Prior[RootCAPath]
+	var doc secretDoc
+	if yaml.Unmarshal(prior, &doc) != nil || doc.StringData["ca-cert.pem"] != string(ca.CertPEM) {
+		return false
+	}
+	md, err := sops.ReadMetadata(prior)
+	return err == nil && slices.Equal(sortedCopy(md.Recipients), operators)
 }
 
 func (g *gen) newRootState(ca *pki.CA, why string) (*pkiState, error) {
@@ -245,7 +259,7 @@ type cacertsJob struct {
 }
 
 func (g *gen) cacertsPath(c *inventory.Cluster) string {
-	return path.Join(OverlayDir(c.Name), cacertsFile)
+	return path.Join(StageDir(c.Name, installStage), cacertsFile)
 }
 
 // planCacerts decides, per cluster, whether its cacerts is kept byte for

@@ -121,59 +121,96 @@ func (in install) eastWestGateway() *IstioOperator {
 	return &iop
 }
 
-func (g *gen) cluster(c *inventory.Cluster) error {
-	dir := OverlayDir(c.Name)
-	in := g.installOf(c)
-	var resources []string
-	res := func(name string, data []byte) {
-		g.add(path.Join(dir, name), data)
-		resources = append(resources, name)
-	}
+// Each overlay has two stages, because Flux server-side dry-runs every
+// object of a Kustomization before it applies any: Istio's Gateways and
+// ServiceEntries cannot sit beside the HelmReleases that install their
+// CRDs. install/ holds what must exist first (the namespace, cacerts before
+// istiod starts, the install itself); mesh/ holds the Istio objects that
+// connect the clusters. The overlay's own kustomization lists both, for
+// tools that apply everything at once.
+const (
+	installStage = "install"
+	meshStage    = "mesh"
+)
 
-	res("namespace.yaml", marshalDocs(g.namespace(c)))
-	g.addSecret(g.cacertsPath(c), g.cacertsData[c.Name])
-	resources = append(resources, cacertsFile)
+// StageDir is the directory of one stage of a cluster's overlay.
+func StageDir(cluster, stage string) string { return path.Join(OverlayDir(cluster), stage) }
+
+// stage collects the files of one kustomization.
+type stage struct {
+	g         *gen
+	dir       string
+	resources []string
+}
+
+func (st *stage) add(name string, data []byte) {
+	st.g.add(path.Join(st.dir, name), data)
+	st.resources = append(st.resources, name)
+}
+
+func (st *stage) addSecret(name string, data []byte) {
+	st.g.addSecret(path.Join(st.dir, name), data)
+	st.resources = append(st.resources, name)
+}
+
+func (st *stage) close() {
+	st.g.add(path.Join(st.dir, "kustomization.yaml"), marshalDocs(&Kustomization{
+		TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
+		Resources: st.resources,
+	}))
+}
+
+func (g *gen) cluster(c *inventory.Cluster) error {
+	in := g.installOf(c)
+	install := &stage{g: g, dir: StageDir(c.Name, installStage), resources: []string{}}
+	mesh := &stage{g: g, dir: StageDir(c.Name, meshStage), resources: []string{}}
+
+	install.add("namespace.yaml", marshalDocs(g.namespace(c)))
+	install.addSecret(cacertsFile, g.cacertsData[c.Name])
 
 	// The IstioOperator files are always written: istioctl users install
-	// from them, and reviewers read them. Flux applies them only where an
-	// operator runs.
-	iopFiles := []string{"istio-operator.yaml"}
-	g.add(path.Join(dir, "istio-operator.yaml"), marshalDocs(in.controlPlane()))
+	// from them, and reviewers read them. Only where an operator runs are
+	// they resources.
+	iops := map[string][]byte{"istio-operator.yaml": marshalDocs(in.controlPlane())}
 	if in.eastWest {
-		g.add(path.Join(dir, "eastwest-gateway.yaml"), marshalDocs(in.eastWestGateway()))
-		iopFiles = append(iopFiles, "eastwest-gateway.yaml")
+		iops["eastwest-gateway.yaml"] = marshalDocs(in.eastWestGateway())
 	}
-	switch g.inv.Mesh.Istio.Installer {
-	case "operator":
-		resources = append(resources, iopFiles...)
-	case "helm":
-		res("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
+	for _, name := range sortedKeys(iops) {
+		if g.inv.Mesh.Istio.Installer == "operator" {
+			install.add(name, iops[name])
+		} else {
+			g.add(path.Join(install.dir, name), iops[name])
+		}
+	}
+	if g.inv.Mesh.Istio.Installer == "helm" {
+		install.add("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
 	}
 
 	if in.eastWest && (g.inv.MultiNetwork() || g.exportsAcross(c.Name)) {
-		res("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
+		mesh.add("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
 	}
 	if in.external && in.eastWest {
-		res("expose-istiod.yaml", marshalDocs(g.exposeIstiod()...))
+		mesh.add("expose-istiod.yaml", marshalDocs(g.exposeIstiod()...))
 	}
-
 	for _, p := range sortedKeys(g.remote[c.Name]) {
-		g.addSecret(p, g.remote[c.Name][p])
-		rel := strings.TrimPrefix(p, dir+"/")
-		resources = append(resources, rel)
+		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), g.remote[c.Name][p])
 	}
 	if ses := g.ses[c.Name]; len(ses) > 0 {
 		objs := make([]any, len(ses))
 		for i, se := range ses {
 			objs[i] = se
 		}
-		res(serviceEntriesFile, marshalDocs(objs...))
+		mesh.add(serviceEntriesFile, marshalDocs(objs...))
 	}
-
-	g.add(path.Join(dir, "kustomization.yaml"), marshalDocs(&Kustomization{
+	install.close()
+	mesh.close()
+	g.add(path.Join(OverlayDir(c.Name), "kustomization.yaml"), marshalDocs(&Kustomization{
 		TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
-		Resources: resources,
+		Resources: []string{installStage, meshStage},
 	}))
+	if g.inv.Mesh.GitOps != nil && g.inv.Mesh.GitOps.Flux != nil {
+		g.add(path.Join("flux", c.Name+".yaml"), g.fluxFile(c))
+	}
 	return nil
 }
 

@@ -295,3 +295,33 @@ type WorkloadEntry struct {
 	Network  string            `json:"network,omitempty"`
 	Locality string            `json:"locality,omitempty"`
 }
+
+// FluxKustomization is a kustomize.toolkit.fluxcd.io/v1 Kustomization.
+type FluxKustomization struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta            `json:"metadata"`
+	Spec     FluxKustomizationSpec `json:"spec"`
+}
+
+// FluxKustomizationSpec is a Flux Kustomization spec.
+type FluxKustomizationSpec struct {
+	Interval   string          `json:"interval"`
+	Path       string          `json:"path"`
+	Prune      bool            `json:"prune"`
+	Wait       bool            `json:"wait,omitempty"`
+	Timeout    string          `json:"timeout,omitempty"`
+	DependsOn  []Dependency    `json:"dependsOn,omitempty"`
+	SourceRef  SourceRef       `json:"sourceRef"`
+	Decryption *FluxDecryption `json:"decryption,omitempty"`
+}
+
+// FluxDecryption is a Flux Kustomization's decryption settings.
+type FluxDecryption struct {
+	Provider  string       `json:"provider"`
+	SecretRef LocalNameRef `json:"secretRef"`
+}
+
+// LocalNameRef names an object in the same namespace.
+type LocalNameRef struct {
+	Name string `json:"name"`
+}

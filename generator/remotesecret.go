@@ -127,7 +127,7 @@ func (g *gen) remoteSecrets() (map[string]map[string][]byte, error) {
 		var cred *Credential
 		for _, w := range ws {
 			wc := g.inv.Cluster(w)
-			p := path.Join(OverlayDir(w), remoteSecretsDir, watched+".sops.yaml")
+			p := path.Join(StageDir(w, meshStage), remoteSecretsDir, watched+".sops.yaml")
 			recipients := g.recipientsOf(wc)
 			if prior, ok := g.opts.Prior[p]; ok && g.remoteSecretCurrent(prior, c, fp, recipients) {
 				put(out, w, p, prior)

@@ -38,7 +38,7 @@ func (g *gen) sopsConfig() []byte {
 	for i := range g.inv.Clusters {
 		c := &g.inv.Clusters[i]
 		cfg.CreationRules = append(cfg.CreationRules, creationRule{
-			PathRegex:        "(^|/)" + regexp.QuoteMeta(OverlayDir(c.Name)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
+			PathRegex:        "(^|/)" + regexp.QuoteMeta(StageDir(c.Name, meshStage)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
 			EncryptedRegex:   remoteSecretRegex,
 			MACOnlyEncrypted: true,
 			Age:              strings.Join(g.recipientsOf(c), ","),

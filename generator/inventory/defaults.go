@@ -41,6 +41,7 @@ func (inv *Inventory) applyDefaults() {
 	setDefault(&m.PKI.Intermediate.RenewBefore, Duration{DefaultRenewBefore})
 	if m.GitOps != nil && m.GitOps.Flux != nil {
 		setDefault(&m.GitOps.Flux.Interval, Duration{DefaultFluxInterval})
+		setDefault(&m.GitOps.Flux.Path, "./")
 	}
 	for i := range inv.Clusters {
 		c := &inv.Clusters[i]

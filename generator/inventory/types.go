@@ -123,6 +123,9 @@ type Flux struct {
 	DecryptionSecret string `yaml:"decryptionSecret"`
 	// Interval between reconciliations. Default: 10m.
 	Interval Duration `yaml:"interval,omitempty"`
+	// Path is where meshgen's output directory sits in the Git repository,
+	// as Flux paths are written. Default: ./ (the repository root).
+	Path string `yaml:"path,omitempty"`
 }
 
 // Network is one flat network.

@@ -166,6 +166,9 @@ func (v *validator) mesh() {
 	if g := m.GitOps; g != nil && g.Flux != nil {
 		v.label("mesh.gitops.flux.sourceRef", g.Flux.SourceRef)
 		v.label("mesh.gitops.flux.decryptionSecret", g.Flux.DecryptionSecret)
+		if p := g.Flux.Path; !strings.HasPrefix(p, "./") || strings.Contains(p, "..") {
+			v.errorf("mesh.gitops.flux.path", "%q is not a path inside the repository such as ./ or ./clusters/mesh", p)
+		}
 		if g.Flux.Interval.Duration <= 0 {
 			v.errorf("mesh.gitops.flux.interval", "must be a positive duration, not %s", g.Flux.Interval)
 		}
