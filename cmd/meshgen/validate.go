@@ -2,14 +2,21 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"filippo.io/age"
 
 	"github.com/meshgen/meshgen/generator"
+	"github.com/meshgen/meshgen/generator/sops"
 )
 
 func (c *cli) validate(args []string) int {
 	var co common
-	fs := c.flagSet("validate", "Check the inventory and kustomize-build the overlay of every cluster, without writing anything.",
+	fs := c.flagSet("validate", "Check the inventory, kustomize-build the overlay of every cluster, and check the PKI of the generated tree on disk, without writing anything.",
 		`  meshgen validate -i inventory.yaml -o fleet/
+  SOPS_AGE_KEY_FILE=operator.agekey meshgen validate -i inventory.yaml -o fleet/
 `)
 	co.register(fs)
 	if st, ok := c.parse(fs, args); !ok {
@@ -27,9 +34,38 @@ func (c *cli) validate(args []string) int {
 			findings++
 		}
 	}
+	// The builds above check what generate would write; the tree on disk
+	// is what clusters get, so its secrets are checked as they are.
+	if len(s.disk.files) > 0 {
+		ids, err := c.identities(co)
+		if err != nil {
+			c.errorf("%v", err)
+			return exitBad
+		}
+		for _, f := range generator.Check(s.inv, s.disk.files, ids, time.Now().UTC()) {
+			c.errorf("%s: %s", filepath.Join(co.out, filepath.FromSlash(f.Path)), f.Msg)
+			findings++
+		}
+	}
 	if findings > 0 {
 		return exitDrift
 	}
 	fmt.Fprintf(c.stderr, "meshgen: %s: %d %s valid\n", co.inventory, len(s.inv.Clusters), plural(len(s.inv.Clusters), "overlay", "overlays"))
 	return exitOK
+}
+
+// identities loads the age identities from SOPS_AGE_KEY_FILE, SOPS_AGE_KEY
+// and --identity, as compute does.
+func (c *cli) identities(co common) ([]age.Identity, error) {
+	ids, err := sops.IdentitiesFromEnv(c.getenv, os.ReadFile)
+	if err != nil || co.identity == "" {
+		return ids, err
+	}
+	more, err := sops.IdentitiesFromEnv(func(k string) string {
+		if k == "SOPS_AGE_KEY_FILE" {
+			return co.identity
+		}
+		return ""
+	}, os.ReadFile)
+	return append(ids, more...), err
 }

@@ -1,0 +1,272 @@
+package generator
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"filippo.io/age"
+	"sigs.k8s.io/yaml"
+
+	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/sops"
+)
+
+// Finding is one problem Check found in a generated tree.
+type Finding struct {
+	// Path is the file, slash-separated and relative to the output
+	// directory.
+	Path string
+	// Msg says what is wrong. It never contains secret values.
+	Msg string
+}
+
+func (f Finding) String() string { return f.Path + ": " + f.Msg }
+
+// Check inspects the PKI of a generated tree (files, keyed by path, as on
+// disk) without generating anything: every cluster's cacerts is present and
+// readable, its intermediate chains to the one signing root in
+// pki/root-cert.pem and is not within renewBefore of expiry at now, its
+// cert-chain.pem and root-cert.pem are what meshgen writes, and every secret
+// is encrypted to exactly the recipients the inventory asks for.
+//
+// With identities, it also decrypts every secret they can open, verifying
+// its MAC, and checks that each private key matches its certificate. A
+// secret none of ids is a recipient of is not decrypted: holding one
+// cluster's key is enough to check that cluster. Without identities a
+// tampered encrypted value goes unnoticed.
+//
+// Findings are sorted by path; messages never quote secret values.
+func Check(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity, now time.Time) []Finding {
+	c := &checker{g: &gen{inv: inv}, files: files, ids: ids, now: now}
+	c.rootCert()
+	c.rootCA()
+	for i := range inv.Clusters {
+		c.cacerts(&inv.Clusters[i])
+	}
+	sort.SliceStable(c.findings, func(i, j int) bool { return c.findings[i].Path < c.findings[j].Path })
+	return c.findings
+}
+
+type checker struct {
+	g        *gen
+	files    map[string][]byte
+	ids      []age.Identity
+	now      time.Time
+	findings []Finding
+
+	bundle  []byte            // pki/root-cert.pem without the header
+	root    *x509.Certificate // the signing root: the bundle's first certificate
+	rootPEM []byte            // the signing root, PEM
+}
+
+func (c *checker) addf(p, format string, args ...any) {
+	c.findings = append(c.findings, Finding{Path: p, Msg: fmt.Sprintf(format, args...)})
+}
+
+// rootCert reads the trust bundle; its first certificate signs every
+// intermediate.
+func (c *checker) rootCert() {
+	data, ok := c.files[RootCertPath]
+	if !ok {
+		c.addf(RootCertPath, "missing")
+		return
+	}
+	c.bundle = bytes.TrimPrefix(data, []byte(Header))
+	rest := c.bundle
+	for n := 1; ; n++ {
+		var b *pem.Block
+		b, rest = pem.Decode(rest)
+		if b == nil {
+			if n == 1 {
+				c.addf(RootCertPath, "no PEM certificate")
+			}
+			break
+		}
+		cert, err := x509.ParseCertificate(b.Bytes)
+		if b.Type != "CERTIFICATE" || err != nil {
+			c.addf(RootCertPath, "PEM block %d is not a certificate", n)
+			continue
+		}
+		if n > 1 {
+			continue
+		}
+		if !cert.IsCA || cert.CheckSignatureFrom(cert) != nil {
+			c.addf(RootCertPath, "the first certificate is not a self-signed CA")
+			continue
+		}
+		c.root, c.rootPEM = cert, pem.EncodeToMemory(b)
+	}
+}
+
+// rootCA checks the encrypted root key against the signing root.
+func (c *checker) rootCA() {
+	operators := sortedCopy(c.g.inv.Mesh.Recipients)
+	doc, md, ok := c.readSecret(RootCAPath)
+	if !ok {
+		return
+	}
+	c.recipients(RootCAPath, md, operators, "the operators")
+	if c.root != nil && doc.StringData["ca-cert.pem"] != string(c.rootPEM) {
+		c.addf(RootCAPath, "ca-cert.pem is not the signing root in %s", RootCertPath)
+	}
+	plain, ok := c.decrypt(RootCAPath, md)
+	if ok && c.root != nil {
+		if err := pki.KeyMatches(c.root, []byte(plain.StringData["ca-key.pem"])); err != nil {
+			c.addf(RootCAPath, "ca-key.pem: %v", err)
+		}
+	}
+}
+
+// cacerts checks one cluster's cacerts secret.
+func (c *checker) cacerts(cl *inventory.Cluster) {
+	p := c.g.cacertsPath(cl)
+	doc, md, ok := c.readSecret(p)
+	if !ok {
+		return
+	}
+	c.recipients(p, md, c.g.recipientsOf(cl), "the cluster's and the operators'")
+	certPEM := doc.StringData["ca-cert.pem"]
+	cert, err := parseCertPEM([]byte(certPEM))
+	if err != nil {
+		c.addf(p, "ca-cert.pem: %v", err)
+	} else {
+		c.intermediate(p, cert)
+	}
+	if c.root != nil && doc.StringData["cert-chain.pem"] != certPEM+string(c.rootPEM) {
+		c.addf(p, "cert-chain.pem is not ca-cert.pem followed by the signing root in %s", RootCertPath)
+	}
+	if c.bundle != nil && doc.StringData["root-cert.pem"] != string(c.bundle) {
+		c.addf(p, "root-cert.pem differs from %s", RootCertPath)
+	}
+	plain, ok := c.decrypt(p, md)
+	if ok && cert != nil {
+		if plain.StringData["ca-cert.pem"] != certPEM {
+			// Only possible if the file was edited around sops.
+			c.addf(p, "decrypted ca-cert.pem differs from the file's")
+		}
+		if err := pki.KeyMatches(cert, []byte(plain.StringData["ca-key.pem"])); err != nil {
+			c.addf(p, "ca-key.pem: %v", err)
+		}
+	}
+}
+
+// intermediate checks a cluster's CA certificate against the signing root
+// and the renewal policy.
+func (c *checker) intermediate(p string, cert *x509.Certificate) {
+	if !cert.BasicConstraintsValid || !cert.IsCA || cert.MaxPathLen != 0 || !cert.MaxPathLenZero ||
+		cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		c.addf(p, "ca-cert.pem is not a CA with pathlen 0 that may sign certificates")
+	}
+	if c.root != nil {
+		pool := x509.NewCertPool()
+		pool.AddCert(c.root)
+		// As of NotBefore, like pki.Verify: expiry is reported below.
+		if _, err := cert.Verify(x509.VerifyOptions{
+			Roots:       pool,
+			CurrentTime: cert.NotBefore,
+			KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		}); err != nil {
+			c.addf(p, "ca-cert.pem does not chain to the signing root in %s: %v", RootCertPath, err)
+		}
+	}
+	renewBefore := c.g.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
+	switch {
+	case !c.now.Before(cert.NotAfter):
+		c.addf(p, "ca-cert.pem expired %s", cert.NotAfter.UTC().Format(time.DateOnly))
+	case !c.now.Add(renewBefore).Before(cert.NotAfter):
+		c.addf(p, "ca-cert.pem expires %s, within renewBefore %s; the next generate re-issues it", cert.NotAfter.UTC().Format(time.DateOnly), wholeHours(renewBefore))
+	}
+}
+
+// readSecret parses the public part of a SOPS secret.
+func (c *checker) readSecret(p string) (*secretDoc, *sops.Metadata, bool) {
+	data, ok := c.files[p]
+	if !ok {
+		c.addf(p, "missing")
+		return nil, nil, false
+	}
+	// sops' errors never quote values; yaml's might, so it gets none.
+	md, err := sops.ReadMetadata(data)
+	if err != nil {
+		c.addf(p, "%v", err)
+		return nil, nil, false
+	}
+	var doc secretDoc
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		c.addf(p, "not a Secret with stringData")
+		return nil, nil, false
+	}
+	return &doc, md, true
+}
+
+// recipients compares a file's recipients with the ones it should have.
+func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose string) {
+	have := sortedCopy(md.Recipients)
+	if slices.Equal(have, want) {
+		return
+	}
+	var parts []string
+	for _, r := range want {
+		if !slices.Contains(have, r) {
+			parts = append(parts, "not encrypted to "+r)
+		}
+	}
+	for _, r := range have {
+		if !slices.Contains(want, r) {
+			parts = append(parts, "also encrypted to "+r)
+		}
+	}
+	c.addf(p, "recipients differ from %s in the inventory: %s", whose, strings.Join(parts, "; "))
+}
+
+// decrypt opens a secret with the identities, when one of them is a
+// recipient of it (or cannot be told apart from one).
+func (c *checker) decrypt(p string, md *sops.Metadata) (*secretDoc, bool) {
+	if len(c.ids) == 0 {
+		return nil, false
+	}
+	plain, err := sops.Decrypt(c.files[p], c.ids)
+	if errors.Is(err, sops.ErrNoIdentity) && !c.isRecipient(md.Recipients) {
+		return nil, false
+	}
+	if err != nil {
+		c.addf(p, "cannot be decrypted: %v", err)
+		return nil, false
+	}
+	var doc secretDoc
+	if err := yaml.Unmarshal(plain, &doc); err != nil {
+		c.addf(p, "decrypted file is not a Secret with stringData")
+		return nil, false
+	}
+	return &doc, true
+}
+
+// isRecipient reports whether one of the identities should open a file
+// encrypted to recipients. Identities whose recipient cannot be derived
+// (no X25519 key) count as recipients, so that their failure is reported.
+func (c *checker) isRecipient(recipients []string) bool {
+	for _, id := range c.ids {
+		x, ok := id.(*age.X25519Identity)
+		if !ok || slices.Contains(recipients, x.Recipient().String()) {
+			return true
+		}
+	}
+	return false
+}
+
+// wholeHours prints whole-hour durations as "720h" rather than "720h0m0s",
+// as the inventory spells them.
+func wholeHours(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return d.String()
+}
