@@ -80,6 +80,10 @@ func (in install) values() *Values {
 	}}
 	if in.remote {
 		v.IstiodRemote = &IstiodRemoteValues{InjectionPath: in.injectionPath}
+		// Istio's primary-remote guide installs a remote's istiod chart with
+		// global.configCluster=true: the remote keeps its own Istio
+		// configuration (CRDs, validation), which the primary reads.
+		v.Global.ConfigCluster = true
 	}
 	return v
 }
