@@ -271,52 +271,61 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 	if st.root.NotBefore.After(notBefore) {
 		notBefore = st.root.NotBefore
 	}
-	var jobs []*cacertsJob
+	jobs := make([]*cacertsJob, len(g.inv.Clusters))
 	for i := range g.inv.Clusters {
 		c := &g.inv.Clusters[i]
-		j := &cacertsJob{cluster: c, recipients: g.recipientsOf(c), req: pki.IntermediateRequest{
+		jobs[i] = &cacertsJob{cluster: c, recipients: g.recipientsOf(c), req: pki.IntermediateRequest{
 			Cluster:      c.Name,
 			Organization: m.PKI.Intermediate.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
 			Validity:     m.PKI.Intermediate.Validity.Duration,
 			NotBefore:    notBefore,
 		}}
-		jobs = append(jobs, j)
+	}
+	// Reading the prior files back is independent per cluster.
+	parallel(len(jobs), func(i int) { g.judgeCacerts(st, jobs[i]) })
+	return jobs
+}
+
+// judgeCacerts decides what happens to one cluster's prior cacerts.
+func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
+	m := g.inv.Mesh
+	c := j.cluster
+	{
 		prior, ok := g.opts.Prior[g.cacertsPath(c)]
 		if !ok {
 			j.reason = "new cluster"
-			continue
+			return
 		}
 		var doc secretDoc
 		if err := yaml.Unmarshal(prior, &doc); err != nil {
 			j.reason = "existing file is unreadable"
-			continue
+			return
 		}
 		cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
 		if err != nil {
 			j.reason = "existing certificate is unreadable"
-			continue
+			return
 		}
 		if r := pki.ReissueReason(cert, st.root, j.req, m.PKI.Intermediate.RenewBefore.Duration, g.opts.Now); r != "" {
 			j.reason = r
-			continue
+			return
 		}
 		md, err := sops.ReadMetadata(prior)
 		if err != nil {
 			j.reason = "existing file is not a SOPS file"
-			continue
+			return
 		}
 		if doc.StringData["root-cert.pem"] != string(st.bundle) {
 			j.reason, j.rebundle = "trust bundle changed", true
-			continue
+			return
 		}
 		if !slices.Equal(sortedCopy(md.Recipients), j.recipients) {
 			j.reason, j.reencrypt = "re-encrypted: "+recipientChange(md.Recipients, j.recipients), true
-			continue
+			return
 		}
 		j.keep = prior
 	}
-	return jobs
 }
 
 // cacerts writes every cluster's cacerts secret, issuing in parallel what

@@ -140,9 +140,18 @@ const (
 // StageDir is the directory of one stage of a cluster's overlay.
 func StageDir(cluster, stage string) string { return path.Join(OverlayDir(cluster), stage) }
 
+// sink collects the files of one cluster; clusters render in parallel.
+type sink struct{ files []File }
+
+func (k *sink) add(p string, data []byte) { k.files = append(k.files, File{Path: p, Data: data}) }
+
+func (k *sink) addSecret(p string, data []byte) {
+	k.files = append(k.files, File{Path: p, Data: data, Secret: true})
+}
+
 // stage collects the files of one kustomization.
 type stage struct {
-	g         *gen
+	g         *sink
 	dir       string
 	resources []string
 }
@@ -164,10 +173,14 @@ func (st *stage) close() {
 	}))
 }
 
-func (g *gen) cluster(c *inventory.Cluster) error {
+// cluster renders one cluster's files. It only reads the shared state
+// computed before (service entries and their bytes, PKI, remote secrets),
+// so clusters render in parallel.
+func (g *gen) cluster(c *inventory.Cluster) []File {
+	out := &sink{}
 	in := g.installOf(c)
-	install := &stage{g: g, dir: StageDir(c.Name, installStage), resources: []string{}}
-	mesh := &stage{g: g, dir: StageDir(c.Name, meshStage), resources: []string{}}
+	install := &stage{g: out, dir: StageDir(c.Name, installStage), resources: []string{}}
+	mesh := &stage{g: out, dir: StageDir(c.Name, meshStage), resources: []string{}}
 
 	install.add("namespace.yaml", marshalDocs(g.namespace(c)))
 	install.addSecret(cacertsFile, g.cacertsData[c.Name])
@@ -183,7 +196,7 @@ func (g *gen) cluster(c *inventory.Cluster) error {
 		if g.inv.Mesh.Istio.Installer == "operator" {
 			install.add(name, iops[name])
 		} else {
-			g.add(path.Join(install.dir, name), iops[name])
+			out.add(path.Join(install.dir, name), iops[name])
 		}
 	}
 	if g.inv.Mesh.Istio.Installer == "helm" {
@@ -200,22 +213,18 @@ func (g *gen) cluster(c *inventory.Cluster) error {
 		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), g.remote[c.Name][p])
 	}
 	if ses := g.ses[c.Name]; len(ses) > 0 {
-		objs := make([]any, len(ses))
-		for i, se := range ses {
-			objs[i] = se
-		}
-		mesh.add(serviceEntriesFile, marshalDocs(objs...))
+		mesh.add(serviceEntriesFile, g.marshalServiceEntries(ses))
 	}
 	install.close()
 	mesh.close()
-	g.add(path.Join(OverlayDir(c.Name), "kustomization.yaml"), marshalDocs(&Kustomization{
+	out.add(path.Join(OverlayDir(c.Name), "kustomization.yaml"), marshalDocs(&Kustomization{
 		TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
 		Resources: []string{installStage, meshStage},
 	}))
 	if g.inv.Mesh.GitOps != nil && g.inv.Mesh.GitOps.Flux != nil {
-		g.add(path.Join("flux", c.Name+".yaml"), g.fluxFile(c))
+		out.add(path.Join("flux", c.Name+".yaml"), g.fluxFile(c))
 	}
-	return nil
+	return out.files
 }
 
 func (g *gen) namespace(c *inventory.Cluster) *Namespace {

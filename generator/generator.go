@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
-	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
@@ -106,6 +108,8 @@ type gen struct {
 	opts Options
 	tree *Tree
 	ses  map[string][]*ServiceEntry // ServiceEntries by cluster
+	// seBytes memoizes marshalled ServiceEntries shared by clusters.
+	seBytes map[*ServiceEntry][]byte
 	// cacertsData is each cluster's encrypted cacerts file, by cluster.
 	cacertsData map[string][]byte
 	// remote holds each watching primary's remote secret files by path.
@@ -139,12 +143,30 @@ func (g *gen) run() error {
 	g.add(RootCertPath, append([]byte(Header), st.bundle...))
 	g.addSecret(RootCAPath, st.rootFile)
 	g.add(".sops.yaml", g.sopsConfig())
-	for i := range g.inv.Clusters {
-		if err := g.cluster(&g.inv.Clusters[i]); err != nil {
-			return err
-		}
+	g.marshalAllServiceEntries()
+	outs := make([][]File, len(g.inv.Clusters))
+	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i]) })
+	for _, files := range outs {
+		g.tree.Files = append(g.tree.Files, files...)
 	}
 	return nil
+}
+
+// parallel runs f(0..n-1) on GOMAXPROCS workers.
+func parallel(n int, f func(i int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // OverlayDir is the overlay directory of a cluster.
@@ -158,7 +180,7 @@ func marshalDocs(objs ...any) []byte {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		data, err := yaml.Marshal(o)
+		data, err := toYAML(o)
 		if err != nil {
 			// Every object is a typed value of this package; a failure is a
 			// programming error, not bad input.

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"fmt"
 	"hash/fnv"
 	"math/big"
@@ -51,15 +52,21 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 				},
 			}
 		}
+		// One object per side, shared by every cluster on that side: the
+		// entries are identical there, and are marshalled once.
 		exporters := map[string]bool{}
+		local := newSE("DNS", []WorkloadEntry{{Address: s.Name + "." + s.Namespace + ".svc.cluster.local"}})
 		for _, name := range s.Clusters {
 			exporters[name] = true
-			out[name] = append(out[name], newSE("DNS", []WorkloadEntry{{
-				Address: s.Name + "." + s.Namespace + ".svc.cluster.local",
-			}}))
+			out[name] = append(out[name], local)
 		}
+		var remote *ServiceEntry
 		for _, consumer := range g.consumers(s) {
 			if exporters[consumer] {
+				continue
+			}
+			if remote != nil {
+				out[consumer] = append(out[consumer], remote)
 				continue
 			}
 			var eps []WorkloadEntry
@@ -92,7 +99,8 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 				eps = append(eps, ep)
 			}
 			sort.Slice(eps, func(i, j int) bool { return eps[i].Address < eps[j].Address })
-			out[consumer] = append(out[consumer], newSE(resolution, eps))
+			remote = newSE(resolution, eps)
+			out[consumer] = append(out[consumer], remote)
 		}
 	}
 	for _, ses := range out {
@@ -222,22 +230,102 @@ func hash64(s string) uint64 {
 }
 
 // priorVIPs reads host addresses back from the prior tree's ServiceEntries.
+// The files are meshgen's own output, in the layout marshalServiceEntry
+// writes, so a line scan finds each entry's single address and host without
+// parsing tens of megabytes of YAML; anything unexpected is skipped, and the
+// host then simply gets a fresh address.
 func (g *gen) priorVIPs() map[string]string {
 	out := map[string]string{}
-	names := sortedKeys(g.opts.Prior)
-	for _, p := range names {
+	for _, p := range sortedKeys(g.opts.Prior) {
 		if path.Base(p) != serviceEntriesFile {
 			continue
 		}
 		for _, doc := range splitDocs(g.opts.Prior[p]) {
-			var se ServiceEntry
-			if yaml.Unmarshal(doc, &se) != nil || len(se.Spec.Hosts) != 1 || len(se.Spec.Addresses) != 1 {
+			host, addr := scanEntry(doc)
+			if host == "" || addr == "" {
 				continue
 			}
-			if _, seen := out[se.Spec.Hosts[0]]; !seen {
-				out[se.Spec.Hosts[0]] = se.Spec.Addresses[0]
+			if _, seen := out[host]; !seen {
+				out[host] = addr
 			}
 		}
 	}
 	return out
+}
+
+// scanEntry finds the single host and address of one ServiceEntry document.
+func scanEntry(doc []byte) (host, addr string) {
+	var list *string
+	count := 0
+	for len(doc) > 0 {
+		line, rest, _ := bytes.Cut(doc, []byte("\n"))
+		doc = rest
+		switch {
+		case bytes.Equal(line, []byte("  hosts:")):
+			list, count = &host, 0
+		case bytes.Equal(line, []byte("  addresses:")):
+			list, count = &addr, 0
+		case list != nil && bytes.HasPrefix(line, []byte("  - ")):
+			count++
+			if count == 1 {
+				*list = unquote(string(line[4:]))
+			} else {
+				*list = "" // more than one: not meshgen's layout
+			}
+		default:
+			list = nil
+		}
+	}
+	return host, addr
+}
+
+// unquote undoes the YAML quoting of a single-line scalar.
+func unquote(s string) string {
+	if s == "" || (s[0] != '"' && s[0] != '\'') {
+		return s
+	}
+	var v string
+	if yaml.Unmarshal([]byte(s), &v) != nil {
+		return ""
+	}
+	return v
+}
+
+// marshalAllServiceEntries marshals every distinct ServiceEntry once, in
+// parallel, before the clusters that share them render.
+func (g *gen) marshalAllServiceEntries() {
+	var unique []*ServiceEntry
+	seen := map[*ServiceEntry]bool{}
+	for _, name := range sortedKeys(g.ses) {
+		for _, se := range g.ses[name] {
+			if !seen[se] {
+				seen[se] = true
+				unique = append(unique, se)
+			}
+		}
+	}
+	data := make([][]byte, len(unique))
+	parallel(len(unique), func(i int) { data[i] = marshalServiceEntry(unique[i]) })
+	g.seBytes = make(map[*ServiceEntry][]byte, len(unique))
+	for i, se := range unique {
+		g.seBytes[se] = data[i]
+	}
+}
+
+// marshalServiceEntries renders one cluster's ServiceEntries file from the
+// bytes marshalAllServiceEntries made.
+func (g *gen) marshalServiceEntries(ses []*ServiceEntry) []byte {
+	n := len(Header)
+	for _, se := range ses {
+		n += len(g.seBytes[se]) + 4
+	}
+	b := bytes.NewBuffer(make([]byte, 0, n))
+	b.WriteString(Header)
+	for i, se := range ses {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		b.Write(g.seBytes[se])
+	}
+	return b.Bytes()
 }

@@ -27,7 +27,7 @@ const maxNodes = 2_000_000
 // fields, wrong types); on success the inventory has defaults applied but is
 // not yet validated: call Validate.
 func Load(file string, data []byte) (*Inventory, error) {
-	inv := &Inventory{File: file, pos: map[string]Pos{}}
+	inv := &Inventory{File: file}
 	fail := func(line, col int, msg string) error {
 		return ErrorList{{File: file, Pos: Pos{line, col}, Msg: msg}}
 	}
@@ -54,11 +54,12 @@ func Load(file string, data []byte) (*Inventory, error) {
 		}
 		return nil, fail(at.Line, at.Column, "more than one YAML document; an inventory is one document")
 	}
-	d := &decoder{file: file, pos: inv.pos}
+	d := &decoder{file: file}
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
 	}
+	inv.root = root
 	d.decode(root, reflect.ValueOf(inv).Elem(), "")
 	if len(d.errs) > 0 {
 		return nil, sortErrors(d.errs)
@@ -119,7 +120,6 @@ func invalidUTF8At(data []byte) (line, col int) {
 
 type decoder struct {
 	file  string
-	pos   map[string]Pos
 	errs  ErrorList
 	nodes int
 }
@@ -165,7 +165,6 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
-	d.pos[path] = Pos{n.Line, n.Column}
 	if v.Type() == durationType {
 		d.decodeDuration(n, v, path)
 		return
@@ -190,7 +189,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, c := range n.Content {
-			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+			d.decode(c, s.Index(i), path+"["+strconv.Itoa(i)+"]")
 		}
 		v.Set(s)
 	case reflect.String:
@@ -334,23 +333,70 @@ func editDistance(a, b string) int {
 // PosOf returns the position of the value at path, or of its nearest
 // ancestor that was written in the file.
 func (inv *Inventory) PosOf(path string) Pos {
-	for {
-		if p, ok := inv.pos[path]; ok {
-			return p
-		}
-		i := strings.LastIndexAny(path, ".[")
-		if i < 0 {
-			if p, ok := inv.pos[""]; ok {
-				return p
-			}
-			return Pos{1, 1}
-		}
-		path = path[:i]
+	n := inv.nodeAt(path)
+	if n == nil {
+		return Pos{1, 1}
 	}
+	return Pos{n.Line, n.Column}
 }
 
 // Has reports whether the value at path was written in the file.
 func (inv *Inventory) Has(path string) bool {
-	_, ok := inv.pos[path]
-	return ok
+	n, exact := inv.lookup(path)
+	return n != nil && exact
+}
+
+func (inv *Inventory) nodeAt(path string) *yaml.Node {
+	n, _ := inv.lookup(path)
+	return n
+}
+
+// lookup walks the document along a field path such as clusters[1].network
+// and returns the deepest node reached, and whether it is the node of the
+// whole path. Positions are found this way, on demand, rather than recorded
+// for every value while decoding.
+func (inv *Inventory) lookup(path string) (*yaml.Node, bool) {
+	n := inv.root
+	if n == nil {
+		return nil, false
+	}
+	for path != "" {
+		for n.Kind == yaml.AliasNode {
+			n = n.Alias
+		}
+		var next *yaml.Node
+		if path[0] == '[' {
+			end := strings.IndexByte(path, ']')
+			i, err := strconv.Atoi(path[1:end])
+			if err != nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
+				return n, false
+			}
+			next, path = n.Content[i], path[end+1:]
+		} else {
+			path = strings.TrimPrefix(path, ".")
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			key := path[:end]
+			path = path[end:]
+			if n.Kind != yaml.MappingNode {
+				return n, false
+			}
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if n.Content[i].Value == key {
+					next = n.Content[i+1]
+					break
+				}
+			}
+			if next == nil {
+				return n, false
+			}
+		}
+		n = next
+	}
+	for n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n, true
 }

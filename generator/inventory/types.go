@@ -5,7 +5,11 @@
 // consistent (one trust domain, reachable gateways, existing references).
 package inventory
 
-import "time"
+import (
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
 
 // APIVersion and Kind identify an inventory document.
 const (
@@ -31,8 +35,8 @@ type Inventory struct {
 	Services []Service `yaml:"services,omitempty"`
 
 	// File is the name the inventory was loaded from, used in messages.
-	File string `yaml:"-"`
-	pos  map[string]Pos
+	File string     `yaml:"-"`
+	root *yaml.Node // the decoded document, for positions
 }
 
 // Mesh holds the settings that must be identical in every cluster.

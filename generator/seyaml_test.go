@@ -1,0 +1,87 @@
+package generator
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand"
+	"testing"
+
+	yamlv2 "go.yaml.in/yaml/v2"
+	"sigs.k8s.io/yaml"
+)
+
+// TestServiceEntryYAML holds marshalServiceEntry byte-identical to
+// sigs.k8s.io/yaml for every ServiceEntry of the golden scenarios and for
+// random ones full of strings YAML treats specially.
+func TestServiceEntryYAML(t *testing.T) {
+	var ses []*ServiceEntry
+	for _, sc := range loadScenarios(t) {
+		g := &gen{inv: sc.inv, opts: testOptions(nil), tree: &Tree{Reasons: map[string]string{}}}
+		byCluster, err := g.serviceEntries()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, list := range byCluster {
+			ses = append(ses, list...)
+		}
+	}
+	if len(ses) == 0 {
+		t.Fatal("no ServiceEntries in the golden scenarios")
+	}
+	tricky := []string{"true", "no", "yes", "null", "~", "0", "0x1f", "1e3", "08", "1_000", "-", "a:b", "a: b",
+		"#x", "x#y", "'q'", "\"q\"", "*x", "&x", "!x", "%x", "@x", "`x", "[x]", "{x}", "x,y", "y", "n", "on", "off",
+		"1.10", "2001:db8::1", "240.0.0.1", "a-b.c", "ÄÖ", " x", "x ", "?x", "|", ">", "=", "<<",
+		"1.2.3", "1.2.3.", "10.0.0.1", "a/b", "a_b", "a.", "a-", "inf", "nan", "e1", "x1e3", "0.0.0.0", "1..2.3",
+		"eu-west-1/eu-west-1a", "security.istio.io/tlsmode", "yes.", "y-", "null0", "Yes", "NO", "tRUE"}
+	r := rand.New(rand.NewSource(1))
+	pick := func() string { return tricky[r.Intn(len(tricky))] }
+	for i := 0; i < 500; i++ {
+		se := &ServiceEntry{
+			TypeMeta: TypeMeta{APIVersion: pick(), Kind: pick()},
+			Metadata: ObjectMeta{Name: pick(), Namespace: pick(), Labels: map[string]string{pick(): pick()}},
+			Spec: ServiceEntrySpec{
+				Hosts: []string{pick(), pick()}, Addresses: []string{pick()},
+				Ports:    []SEPort{{Number: r.Intn(70000), Name: pick(), Protocol: pick()}},
+				Location: pick(), Resolution: pick(),
+				Endpoints: []WorkloadEntry{{Address: pick(), Ports: map[string]int{pick(): r.Intn(9), pick(): 1},
+					Labels: map[string]string{pick(): pick()}, Network: pick(), Locality: pick()}},
+			},
+		}
+		if i%7 == 0 {
+			se.Spec.Endpoints[0].Labels, se.Spec.Endpoints[0].Ports, se.Metadata.Labels = nil, nil, nil
+			se.Spec.Addresses = nil
+		}
+		ses = append(ses, se)
+	}
+	for i, se := range ses {
+		want, err := yaml.Marshal(se)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := marshalServiceEntry(se); !bytes.Equal(got, want) {
+			t.Fatalf("ServiceEntry %d differs from sigs.k8s.io/yaml:\ngot:\n%s\nwant:\n%s", i, got, want)
+		}
+	}
+	t.Log(fmt.Sprint(len(ses), " ServiceEntries compared"))
+}
+
+// TestPlainSafe checks the fast path against the YAML library on a large
+// sample of strings built from characters that matter.
+func TestPlainSafe(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	alphabet := "abcyesnoftrul0123456789.-/_:#eE "
+	for i := 0; i < 200000; i++ {
+		b := make([]byte, 1+r.Intn(8))
+		for j := range b {
+			b[j] = alphabet[r.Intn(len(alphabet))]
+		}
+		s := string(b)
+		if !plainSafe(s) {
+			continue
+		}
+		out, err := yamlv2.Marshal(s)
+		if err != nil || string(out) != s+"\n" {
+			t.Fatalf("plainSafe(%q) but the library writes %q", s, out)
+		}
+	}
+}
