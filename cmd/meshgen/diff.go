@@ -25,6 +25,7 @@ func (c *cli) diff(args []string) int {
 		c.reportPlanError(err)
 		return exitBad
 	}
+	changes = drift(changes)
 	for _, ch := range changes {
 		oldName, newName := "a/"+ch.path, "b/"+ch.path
 		switch ch.op {

@@ -33,6 +33,7 @@ func (c *cli) generate(args []string) int {
 		return exitBad
 	}
 	if check {
+		changes = drift(changes)
 		for _, ch := range changes {
 			fmt.Fprintf(c.stdout, "%c %s\n", ch.op, ch.path)
 		}
@@ -47,7 +48,7 @@ func (c *cli) generate(args []string) int {
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad
 	}
-	if len(changes) > 0 {
+	if changes = drift(changes); len(changes) > 0 {
 		var w, r int
 		for _, ch := range changes {
 			if ch.op == 'D' {

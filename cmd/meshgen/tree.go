@@ -117,7 +117,7 @@ func readIfGenerated(p string) ([]byte, bool, error) {
 // change is one file operation of a plan.
 type change struct {
 	path     string
-	op       byte // 'A' add, 'M' modify, 'D' delete
+	op       byte // 'A' add, 'M' modify, 'D' delete, 'P' permissions only
 	old, new []byte
 	mode     fs.FileMode
 }
@@ -139,8 +139,13 @@ func plan(d *disk, t *generator.Tree) ([]change, error) {
 			conflicts = append(conflicts, f.Path)
 		case !ok:
 			changes = append(changes, change{path: f.Path, op: 'A', new: f.Data, mode: mode})
-		case !bytes.Equal(old, f.Data) || d.modes[f.Path] != mode:
+		case !bytes.Equal(old, f.Data):
 			changes = append(changes, change{path: f.Path, op: 'M', old: old, new: f.Data, mode: mode})
+		case d.modes[f.Path] != mode:
+			// Git does not keep modes: a fresh clone has 0644 secret files.
+			// The content is current, so this is no drift; generate fixes
+			// the mode.
+			changes = append(changes, change{path: f.Path, op: 'P', mode: mode})
 		}
 	}
 	if len(conflicts) > 0 {
@@ -196,7 +201,7 @@ func apply(root string, changes []change) error {
 	}
 	var dirs []string
 	for _, c := range changes {
-		if c.op == 'D' {
+		if c.op == 'D' || c.op == 'P' {
 			continue
 		}
 		dst := filepath.Join(root, filepath.FromSlash(c.path))
@@ -222,6 +227,11 @@ func apply(root string, changes []change) error {
 		}
 	}
 	for _, c := range changes {
+		if c.op == 'P' {
+			if err := os.Chmod(filepath.Join(root, filepath.FromSlash(c.path)), c.mode); err != nil {
+				return err
+			}
+		}
 		if c.op != 'D' {
 			continue
 		}
@@ -285,4 +295,16 @@ func syncDirs(dirs []string) {
 			f.Close()
 		}
 	}
+}
+
+// drift drops permission-only changes: they are not drift, only a property
+// of the checkout.
+func drift(changes []change) []change {
+	var out []change
+	for _, c := range changes {
+		if c.op != 'P' {
+			out = append(out, c)
+		}
+	}
+	return out
 }
