@@ -91,6 +91,12 @@ ensure_openssl() {
 }
 
 ensure istioctl "$(istioctl_stamp)" build_istioctl
+# kubeconfig-check: client-go's loader, from the same pinned module, to prove
+# the kubeconfigs of generated remote secrets load the way istiod loads them.
+build_kubeconfig_check() {
+  (cd "$ISTIOCTL_MOD" && go build -trimpath -ldflags "-s -w" -o "$DEST/kubeconfig-check" ./kubeconfig-check)
+}
+ensure kubeconfig-check "$(istioctl_stamp)+$(sha256sum "$ISTIOCTL_MOD/kubeconfig-check/main.go" | cut -c1-8)" build_kubeconfig_check
 ensure kustomize "$KUSTOMIZE_VERSION" go_install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
 ensure sops "$SOPS_VERSION" go_install "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
 ensure helm "$HELM_VERSION" go_install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \

@@ -112,3 +112,33 @@ func wantEnv(t *testing.T, what, manifest, name, value string) {
 		t.Errorf("%s: rendered manifest lacks env %s=%s", what, name, value)
 	}
 }
+
+// TestIstioctlAnalyze runs `istioctl analyze` offline over every built
+// overlay: no errors or warnings for the ServiceEntries, Gateways and
+// VirtualServices meshgen emits.
+func TestIstioctlAnalyze(t *testing.T) {
+	istioctl := testtools.Find(t, "istioctl")
+	for _, sc := range loadScenarios(t) {
+		dir, tree := writeScenario(t, sc)
+		files := tree.Map()
+		var args []string
+		for _, c := range sc.inv.Clusters {
+			built, err := Build(files, c.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := filepath.Join(dir, c.Name+".built.yaml")
+			if err := os.WriteFile(p, built, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			args = append(args, p)
+		}
+		// One cluster at a time: each is its own Kubernetes API.
+		for _, p := range args {
+			out := testtools.Run(t, dir, istioctl, "analyze", "--use-kube=false", "-A", p)
+			if !strings.Contains(out, "No validation issues found") {
+				t.Errorf("%s: istioctl analyze %s:\n%s", sc.file, filepath.Base(p), out)
+			}
+		}
+	}
+}

@@ -63,8 +63,11 @@ func EncryptCredential(cred Credential, recipients []string, opts Options) ([]by
 }
 
 // watchers returns, by watched cluster, the primaries whose istiod must
-// watch its API server: a remote's primary always; with discovery
-// remote-secrets, every other primary too.
+// watch its API server. A remote's primary always does (it is the remote's
+// control plane). With discovery remote-secrets every primary also watches
+// every other cluster, primaries and their remotes alike, since it needs all
+// their endpoints; with service-entries, exported services carry the
+// endpoints instead.
 func watchers(inv *inventory.Inventory) map[string][]string {
 	out := map[string][]string{}
 	var primaries []string
@@ -74,15 +77,19 @@ func watchers(inv *inventory.Inventory) map[string][]string {
 		}
 	}
 	for _, c := range inv.Clusters {
-		switch {
-		case c.Role == inventory.RoleRemote:
-			out[c.Name] = append(out[c.Name], c.Primary)
-		case inv.Mesh.Discovery == "remote-secrets":
+		set := map[string]bool{}
+		if c.Role == inventory.RoleRemote {
+			set[c.Primary] = true
+		}
+		if inv.Mesh.Discovery == "remote-secrets" {
 			for _, p := range primaries {
 				if p != c.Name {
-					out[c.Name] = append(out[c.Name], p)
+					set[p] = true
 				}
 			}
+		}
+		for p := range set {
+			out[c.Name] = append(out[c.Name], p)
 		}
 	}
 	for k := range out {

@@ -22,6 +22,11 @@ var (
 // Protocols are the port protocols Istio accepts on a ServiceEntry.
 var Protocols = []string{"GRPC", "GRPC-WEB", "HTTP", "HTTP2", "HTTPS", "MONGO", "MYSQL", "REDIS", "TCP", "TLS", "UDP"}
 
+// needsVIP are the protocols whose traffic carries no host name (no HTTP
+// Host header, no TLS SNI), so that a ServiceEntry without an address would
+// capture every connection to its port; istioctl analyze reports IST0134.
+var needsVIP = map[string]bool{"TCP": true, "MONGO": true, "MYSQL": true, "REDIS": true, "UDP": true}
+
 type validator struct {
 	inv  *Inventory
 	errs ErrorList
@@ -264,7 +269,7 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 		case c.APIServer != "":
 		case c.Role == RoleRemote:
 			v.errorf(p+".apiServer", "remote cluster %q needs apiServer: its primary's istiod watches it through a remote secret", c.Name)
-		case c.Role == RolePrimary && inv.Mesh.Discovery == "remote-secrets" && primaries > 1:
+		case inv.Mesh.Discovery == "remote-secrets" && primaries > 1:
 			v.errorf(p+".apiServer", "cluster %q needs apiServer: with discovery remote-secrets the other primaries watch it", c.Name)
 		}
 		if c.APIServer != "" {
@@ -339,6 +344,9 @@ func (v *validator) services(clusters map[string]*Cluster) {
 			numbers[port.Port] = true
 			if v.required(pp+".protocol", port.Protocol) {
 				v.oneOf(pp+".protocol", port.Protocol, Protocols...)
+			}
+			if needsVIP[port.Protocol] && inv.Mesh.AddressPool == "" {
+				v.errorf(pp+".protocol", "a %s port needs the service to have a virtual IP (sidecars tell plain TCP services apart only by address): set mesh.addressPool, e.g. 240.240.0.0/16", port.Protocol)
 			}
 		}
 		if len(s.Clusters) == 0 {

@@ -142,6 +142,8 @@ func TestErrors(t *testing.T) {
 			return strings.Replace(s, "    recipients: [age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq]\n", "", 1)
 		}, "inventory.yaml:4:3: mesh.recipients: at least one operator age recipient is required: the root CA key is encrypted to it\n" +
 			"inventory.yaml:11:5: clusters[0].recipients: cluster \"a\" receives encrypted secrets (cacerts) but has no age recipient: add the public key of the age identity Flux or Argo CD decrypts with in this cluster"},
+		{"tcp without address pool", repl("protocol: HTTP}", "protocol: TCP}"),
+			"inventory.yaml:23:48: services[0].ports[0].protocol: a TCP port needs the service to have a virtual IP (sidecars tell plain TCP services apart only by address): set mesh.addressPool, e.g. 240.240.0.0/16"},
 		{"empty", func(string) string { return "\n" },
 			"inventory.yaml: file is empty; want an Inventory document (apiVersion: meshgen/v1alpha1)"},
 		{"two documents", func(s string) string { return s + "---\nfoo: 1\n" },
