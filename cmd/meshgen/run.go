@@ -2,10 +2,13 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"filippo.io/age"
@@ -15,6 +18,26 @@ import (
 	"github.com/meshgen/meshgen/generator/pki"
 	"github.com/meshgen/meshgen/generator/sops"
 )
+
+// readTrustedRoot reads a further trusted root certificate (public).
+func readTrustedRoot(file string) ([]byte, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	b, _ := pem.Decode(data)
+	if b == nil || b.Type != "CERTIFICATE" {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	cert, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", file, err)
+	}
+	if !cert.IsCA {
+		return nil, fmt.Errorf("%s is not a CA certificate", file)
+	}
+	return pem.EncodeToMemory(b), nil
+}
 
 // importRoot reads an existing root CA to bring into the mesh. The key file
 // is the operator's own; meshgen reads it and stores the key only encrypted.
@@ -122,6 +145,16 @@ func (c *cli) compute(co common) (*state, int) {
 		Now:        time.Now().UTC(),
 		Rand:       rand.Reader,
 		Identities: ids,
+	}
+	for i, f := range inv.Mesh.PKI.TrustedRoots {
+		pem, err := readTrustedRoot(filepath.Join(filepath.Dir(co.inventory), f))
+		if err != nil {
+			path := fmt.Sprintf("mesh.pki.trustedRoots[%d]", i)
+			fmt.Fprintln(c.stderr, (&inventory.Error{File: inv.File, Pos: inv.PosOf(path), Path: path, Msg: err.Error()}).Error())
+			c.errorf("nothing was written")
+			return nil, exitBad
+		}
+		opts.TrustedRoots = append(opts.TrustedRoots, pem)
 	}
 	if co.rootCert != "" || co.rootKey != "" {
 		ca, err := importRoot(co.rootCert, co.rootKey)

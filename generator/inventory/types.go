@@ -90,6 +90,11 @@ type PKI struct {
 	Root RootCA `yaml:"root,omitempty"`
 	// Intermediate is the per-cluster intermediate CA istiod signs with.
 	Intermediate IntermediateCA `yaml:"intermediate,omitempty"`
+	// TrustedRoots are PEM files (paths relative to the inventory) of
+	// further root certificates every cluster trusts beside the signing
+	// root: the other root while a root rotation is under way
+	// (docs/certificates.md).
+	TrustedRoots []string `yaml:"trustedRoots,omitempty"`
 }
 
 // RootCA describes the root certificate.

@@ -148,6 +148,11 @@ func (v *validator) mesh() {
 		}
 	}
 	pki := m.PKI
+	for i, f := range pki.TrustedRoots {
+		if f == "" {
+			v.errorf(fmt.Sprintf("mesh.pki.trustedRoots[%d]", i), "must not be empty")
+		}
+	}
 	v.oneOf("mesh.pki.keyAlgorithm", pki.KeyAlgorithm, "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096")
 	for path, d := range map[string]Duration{
 		"mesh.pki.root.validity":            pki.Root.Validity,
