@@ -116,11 +116,24 @@ type state struct {
 }
 
 func (c *cli) compute(co common) (*state, int) {
+	// Reading the tree (I/O) and parsing the inventory (CPU) are
+	// independent; on a large fleet doing both at once saves a good part of
+	// a pre-commit run.
+	type treeResult struct {
+		d   *disk
+		err error
+	}
+	treeCh := make(chan treeResult, 1)
+	go func() {
+		d, err := readTree(co.out)
+		treeCh <- treeResult{d, err}
+	}()
 	inv, ok := c.loadInventory(co.inventory)
+	tr := <-treeCh
 	if !ok {
 		return nil, exitBad
 	}
-	d, err := readTree(co.out)
+	d, err := tr.d, tr.err
 	if err != nil {
 		c.errorf("read output: %v", err)
 		return nil, exitBad
