@@ -3,11 +3,12 @@
 BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test tools golden example bench check-example
+.PHONY: test tools golden example bench check-example schema
 
 # The full suite: the pinned real tools, then every test.
 test: tools
 	go vet ./...
+	staticcheck ./...
 	go test ./...
 
 tools:
@@ -27,3 +28,8 @@ check-example:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# Regenerate inventory.schema.json from the inventory types and their doc
+# comments; a test fails when it is stale.
+schema:
+	go run ./generator/inventory/schemagen -o inventory.schema.json

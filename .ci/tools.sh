@@ -3,8 +3,10 @@
 #
 #   .ci/tools.sh [DEST]      # DEST defaults to $PWD/.bin
 #
-# Installs: istioctl, kustomize, sops, helm (Go builds into DEST) and openssl
-# (apt, only if missing). Idempotent: a tool is skipped when DEST/<tool>
+# Installs: istioctl, kustomize, sops, helm, staticcheck (Go builds into DEST),
+# the Flux and Argo CD CRDs that generated delivery objects are validated
+# against (DEST/crds, from the tools/crds module) and openssl (apt, only if
+# missing). Idempotent: a tool is skipped when DEST/<tool>
 # exists and DEST/.stamps/<tool> matches the pinned version. Needs only Go
 # (>= 1.26) and network access to the Go module proxy (+ apt for openssl).
 # Reruns reuse the Go module and build caches, so they are fast.
@@ -23,6 +25,7 @@ HELM_VERSION=v4.3.1                             # newest helm v4 (go 1.26.0)
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
 ISTIOCTL_MOD="$REPO_ROOT/tools/istioctl"
+STATICCHECK_MOD="$REPO_ROOT/tools/staticcheck"
 
 DEST=${1:-$PWD/.bin}
 mkdir -p "$DEST/.stamps"
@@ -101,4 +104,31 @@ ensure kustomize "$KUSTOMIZE_VERSION" go_install "sigs.k8s.io/kustomize/kustomiz
 ensure sops "$SOPS_VERSION" go_install "github.com/getsops/sops/v3/cmd/sops@$SOPS_VERSION"
 ensure helm "$HELM_VERSION" go_install "helm.sh/helm/v4/cmd/helm@$HELM_VERSION" \
   "-X helm.sh/helm/v4/internal/version.version=$HELM_VERSION"
+# staticcheck: pinned by the tools/staticcheck module (honnef.co/go/tools).
+staticcheck_stamp() {
+  printf '%s' "$(cat "$STATICCHECK_MOD/go.mod" "$STATICCHECK_MOD/go.sum" | sha256sum | cut -c1-12)"
+}
+build_staticcheck() {
+  (cd "$STATICCHECK_MOD" && go build -trimpath -ldflags "-s -w" -o "$DEST/staticcheck" honnef.co/go/tools/cmd/staticcheck)
+}
+ensure staticcheck "$(staticcheck_stamp)" build_staticcheck
 ensure_openssl
+
+# ---- CRD schemas (tools/crds module; go.mod/go.sum pin Flux and Argo CD) ------
+# `go mod download` verifies the module zips against go.sum and compiles
+# nothing, so modules that would not build with this Go still serve their
+# CRD files. The tests validate generated objects against them.
+CRDS_MOD="$REPO_ROOT/tools/crds"
+crds_stamp() { cat "$CRDS_MOD/go.mod" "$CRDS_MOD/go.sum" | sha256sum | cut -c1-12; }
+install_crds() {
+  local argo flux
+  argo=$(cd "$CRDS_MOD" && go mod download -json github.com/argoproj/argo-cd/v3 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  flux=$(cd "$CRDS_MOD" && go mod download -json github.com/fluxcd/kustomize-controller | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d "$argo" && -d "$flux" ]] || { echo "tools.sh: CRD modules not downloaded" >&2; exit 1; }
+  mkdir -p "$DEST/crds"
+  install -m 0644 "$argo/manifests/crds/applicationset-crd.yaml" "$argo/manifests/crds/application-crd.yaml" "$DEST/crds/"
+  install -m 0644 "$flux/config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$DEST/crds/"
+  # ensure() checks for an executable DEST/<tool>: a listing stands in.
+  (cd "$DEST/crds" && ls) >"$DEST/crds.list" && chmod 0755 "$DEST/crds.list"
+}
+ensure crds.list "$(crds_stamp)" install_crds

@@ -224,6 +224,7 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	if g.inv.Mesh.GitOps != nil && g.inv.Mesh.GitOps.Flux != nil {
 		out.add(path.Join("flux", c.Name+".yaml"), g.fluxFile(c))
 	}
+	out.files = append(out.files, g.argoStageFiles(c, in, install, mesh)...)
 	return out.files
 }
 

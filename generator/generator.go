@@ -143,6 +143,10 @@ func (g *gen) run() error {
 	g.add(RootCertPath, append([]byte(Header), st.bundle...))
 	g.addSecret(RootCAPath, st.rootFile)
 	g.add(".sops.yaml", g.sopsConfig())
+	g.add(MeshMDPath, g.meshMD())
+	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
+		g.add(ApplicationSetPath, g.applicationSet())
+	}
 	g.marshalAllServiceEntries()
 	outs := make([][]File, len(g.inv.Clusters))
 	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i]) })

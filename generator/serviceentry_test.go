@@ -110,7 +110,7 @@ func TestVIPStability(t *testing.T) {
 				if string(old[f.Path]) == string(f.Data) {
 					continue
 				}
-				ok := false
+				ok := f.Path == MeshMDPath // it lists every service
 				for _, c := range tc.touched {
 					ok = ok || strings.HasPrefix(f.Path, "overlays/"+c+"/")
 				}

@@ -1,20 +1,36 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/rogpeppe/go-internal/diff"
 )
 
+// diffFormats are the values of diff --format.
+var diffFormats = []string{"text", "json"}
+
 func (c *cli) diff(args []string) int {
 	var co common
+	var format string
 	fs := c.flagSet("diff", "Print a unified diff of what 'meshgen generate' would change. Exit 1 when there is a difference.",
 		`  meshgen diff -i inventory.yaml -o fleet/
+  meshgen diff --format json | jq -r '.changes[] | "\(.op) \(.path)"'   # for bots
 `)
 	co.register(fs)
+	fs.StringVar(&format, "format", "text", "output format: text (a unified diff) or json (one document, for bots)")
 	if st, ok := c.parse(fs, args); !ok {
 		return st
+	}
+	if format != "text" && format != "json" {
+		c.errorf("diff: unknown --format %q (want %s)", format, strings.Join(diffFormats, " or "))
+		return exitBad
+	}
+	if fs.NArg() > 0 {
+		c.errorf("diff: unexpected argument %q", fs.Arg(0))
+		return exitBad
 	}
 	s, st := c.compute(co)
 	if s == nil {
@@ -26,33 +42,86 @@ func (c *cli) diff(args []string) int {
 		return exitBad
 	}
 	changes = drift(changes)
+	counts := map[byte]int{}
 	for _, ch := range changes {
-		oldName, newName := "a/"+ch.path, "b/"+ch.path
-		switch ch.op {
-		case 'A':
-			oldName = "/dev/null"
-		case 'D':
-			newName = "/dev/null"
+		counts[ch.op]++
+	}
+	if format == "json" {
+		if err := c.writeJSONDiff(changes, s.tree.Reasons, counts); err != nil {
+			c.errorf("diff: %v", err)
+			return exitBad
 		}
-		if why := s.tree.Reasons[ch.path]; why != "" {
-			fmt.Fprintf(c.stdout, "# %s: %s\n", ch.path, why)
+	} else {
+		for _, ch := range changes {
+			if why := s.tree.Reasons[ch.path]; why != "" {
+				fmt.Fprintf(c.stdout, "# %s: %s\n", ch.path, why)
+			}
+			c.stdout.Write(fileDiff(ch))
 		}
-		d := diff.Diff(oldName, redact(ch.old), newName, redact(ch.new))
-		if d == nil {
-			// Only encrypted values changed.
-			fmt.Fprintf(c.stdout, "--- %s\n+++ %s\n@@ encrypted values changed @@\n", oldName, newName)
-		}
-		c.stdout.Write(d)
 	}
 	if len(changes) > 0 {
-		counts := map[byte]int{}
-		for _, ch := range changes {
-			counts[ch.op]++
-		}
 		c.errorf("%d %s would change: %d added, %d modified, %d removed", len(changes), plural(len(changes), "file", "files"), counts['A'], counts['M'], counts['D'])
 		return exitDrift
 	}
 	return exitOK
+}
+
+// fileDiff is the unified diff of one change, encrypted values redacted.
+func fileDiff(ch change) []byte {
+	oldName, newName := "a/"+ch.path, "b/"+ch.path
+	switch ch.op {
+	case 'A':
+		oldName = "/dev/null"
+	case 'D':
+		newName = "/dev/null"
+	}
+	d := diff.Diff(oldName, redact(ch.old), newName, redact(ch.new))
+	if d == nil {
+		// Only encrypted values changed.
+		d = []byte(fmt.Sprintf("--- %s\n+++ %s\n@@ encrypted values changed @@\n", oldName, newName))
+	}
+	return d
+}
+
+// jsonDiff is diff --format json: one document, for bots that comment on
+// pull requests. Its field names are a stable interface.
+type jsonDiff struct {
+	Changes []jsonChange `json:"changes"`
+	Summary jsonSummary  `json:"summary"`
+}
+
+type jsonChange struct {
+	Path string `json:"path"`
+	// Op is added, modified or removed.
+	Op string `json:"op"`
+	// Reason says why a file changes where its diff cannot (a certificate
+	// re-issued, a secret re-encrypted); empty otherwise.
+	Reason string `json:"reason,omitempty"`
+	// Diff is the unified diff of the file, encrypted values redacted.
+	Diff string `json:"diff"`
+}
+
+type jsonSummary struct {
+	Files    int `json:"files"`
+	Added    int `json:"added"`
+	Modified int `json:"modified"`
+	Removed  int `json:"removed"`
+}
+
+var opNames = map[byte]string{'A': "added", 'M': "modified", 'D': "removed"}
+
+func (c *cli) writeJSONDiff(changes []change, reasons map[string]string, counts map[byte]int) error {
+	doc := jsonDiff{
+		Changes: []jsonChange{},
+		Summary: jsonSummary{Files: len(changes), Added: counts['A'], Modified: counts['M'], Removed: counts['D']},
+	}
+	for _, ch := range changes {
+		doc.Changes = append(doc.Changes, jsonChange{Path: ch.path, Op: opNames[ch.op], Reason: reasons[ch.path], Diff: string(fileDiff(ch))})
+	}
+	enc := json.NewEncoder(c.stdout)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(doc)
 }
 
 var (

@@ -20,6 +20,9 @@ func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(c.stderr)
 	fs.SortFlags = false
+	if c.onFlagSet != nil {
+		c.onFlagSet(fs)
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(c.stdout, "%s\n\nUsage:\n  meshgen %s [flags]\n\nFlags:\n%s", summary, name, fs.FlagUsages())
 		if examples != "" {

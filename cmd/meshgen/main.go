@@ -13,6 +13,8 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/spf13/pflag"
 )
 
 func main() {
@@ -47,6 +49,9 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	progressShown  bool
+	// onFlagSet, when set, sees every FlagSet a command builds: the
+	// completion scripts and their tests read the flags from there.
+	onFlagSet func(*pflag.FlagSet)
 }
 
 // errorf prints a message in meshgen's one voice: "meshgen: ...".
@@ -63,6 +68,11 @@ func (c *cli) hintf(format string, args ...any) {
 // exit status.
 func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) int {
 	c := &cli{stdout: stdout, stderr: stderr, getenv: getenv}
+	return c.main(args)
+}
+
+func (c *cli) main(args []string) int {
+	stdout, stderr := c.stdout, c.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitBad
@@ -81,9 +91,11 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 		return c.version(rest)
 	case "credentials":
 		return c.credentials(rest)
+	case "completion":
+		return c.completion(rest)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
-			return Main(append(rest[:1:1], "--help"), stdout, stderr, getenv)
+			return c.main(append(rest[:1:1], "--help"))
 		}
 		fmt.Fprint(stdout, usage)
 		return exitOK
@@ -93,7 +105,8 @@ func Main(args []string, stdout, stderr io.Writer, getenv func(string) string) i
 	return exitBad
 }
 
-var commands = []string{"generate", "diff", "validate", "build", "credentials", "version"}
+// commands are the top-level commands, in the order of commandTable.
+var commands = topLevel()
 
 const usage = `meshgen turns an inventory of clusters, networks and exported services into
 the per-cluster kustomize overlays of one Istio multicluster mesh.
@@ -107,6 +120,7 @@ Usage:
   meshgen credentials set CLUSTER --token-file F --ca-file F
                                                   store an API credential, encrypted
   meshgen version                                 print the version
+  meshgen completion bash|zsh|fish                print a shell completion script
 
 Run 'meshgen COMMAND --help' for a command's flags and examples.
 

@@ -2,11 +2,14 @@ package main
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -24,8 +27,16 @@ func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			// $OPERATOR_KEY: the test-only operator identity of testdata/age,
+			// for scripts that need one (env SOPS_AGE_KEY_FILE=$OPERATOR_KEY).
+			key, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
+			env.Setenv("OPERATOR_KEY", key)
+			return err
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"treehash": treehash,
+			"jsonget":  jsonget,
 		},
 	})
 }
@@ -69,4 +80,45 @@ func treehash(ts *testscript.TestScript, neg bool, args []string) {
 	for _, l := range lines {
 		fmt.Fprintln(ts.Stdout(), l)
 	}
+}
+
+// jsonget prints the value at a dotted path of a JSON file (list elements
+// by index: changes.0.op), failing when the file is not one JSON document
+// or the path does not exist. Strings print raw, anything else as JSON.
+func jsonget(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: jsonget FILE PATH")
+	}
+	dec := json.NewDecoder(strings.NewReader(ts.ReadFile(args[0])))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		ts.Fatalf("jsonget: %s: %v", args[0], err)
+	}
+	if dec.More() {
+		ts.Fatalf("jsonget: %s holds more than one JSON document", args[0])
+	}
+	for _, key := range strings.Split(args[1], ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[key]; !ok {
+				ts.Fatalf("jsonget: no %q in %s", key, args[1])
+			}
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(x) {
+				ts.Fatalf("jsonget: no element %q in %s", key, args[1])
+			}
+			v = x[i]
+		default:
+			ts.Fatalf("jsonget: %s: %q is not inside an object or list", args[1], key)
+		}
+	}
+	if s, ok := v.(string); ok {
+		fmt.Fprintln(ts.Stdout(), s)
+		return
+	}
+	out, _ := json.Marshal(v)
+	fmt.Fprintln(ts.Stdout(), string(out))
 }

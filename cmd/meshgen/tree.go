@@ -12,6 +12,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -32,7 +34,13 @@ type disk struct {
 	files   map[string][]byte      // generated files by slash path
 	modes   map[string]fs.FileMode // their permissions
 	foreign map[string]bool        // other files (and symlinks) within the owned roots
+	stale   []string               // temporary files an interrupted run left behind
 }
+
+// staleTemp matches the temporary files apply writes (see writeTemp). One
+// found on disk was left by a run that was killed before renaming it: it is
+// meshgen's, and is removed by the next generate.
+var staleTemp = regexp.MustCompile(`^\..+\.meshgen-[0-9a-f]{12}\.tmp$`)
 
 // readTree reads the files meshgen owns below root. A missing root is an
 // empty tree. Symbolic links are never followed.
@@ -44,6 +52,15 @@ func readTree(root string) (*disk, error) {
 		return nil, err
 	} else if !fi.IsDir() && fi.Mode()&fs.ModeSymlink == 0 {
 		return nil, fmt.Errorf("output %s is not a directory", root)
+	}
+	// The temporary files of the owned files at the top (.sops.yaml,
+	// MESH.md) sit beside them, outside the owned roots.
+	if entries, err := os.ReadDir(root); err == nil {
+		for _, e := range entries {
+			if staleTemp.MatchString(e.Name()) && e.Type().IsRegular() && slices.Contains(ownedRoots, tempTarget(e.Name())) {
+				d.stale = append(d.stale, e.Name())
+			}
+		}
 	}
 	for _, r := range ownedRoots {
 		start := filepath.Join(root, r)
@@ -64,6 +81,9 @@ func readTree(root string) (*disk, error) {
 				return nil
 			case !e.Type().IsRegular():
 				d.foreign[rel] = true
+				return nil
+			case staleTemp.MatchString(e.Name()):
+				d.stale = append(d.stale, rel)
 				return nil
 			}
 			data, generated, err := readIfGenerated(p)
@@ -87,6 +107,12 @@ func readTree(root string) (*disk, error) {
 		}
 	}
 	return d, nil
+}
+
+// tempTarget is the name of the file a temporary file was written for.
+func tempTarget(name string) string {
+	name = strings.TrimPrefix(name, ".")
+	return name[:strings.LastIndex(name, ".meshgen-")]
 }
 
 // readIfGenerated reads a file whole only when its first line marks it as
@@ -117,7 +143,7 @@ func readIfGenerated(p string) ([]byte, bool, error) {
 // change is one file operation of a plan.
 type change struct {
 	path     string
-	op       byte // 'A' add, 'M' modify, 'D' delete, 'P' permissions only
+	op       byte // 'A' add, 'M' modify, 'D' delete, 'P' permissions only, 'T' remove a stale temporary file
 	old, new []byte
 	mode     fs.FileMode
 }
@@ -155,6 +181,9 @@ func plan(d *disk, t *generator.Tree) ([]change, error) {
 		if !want[p] && !isInput(p) {
 			changes = append(changes, change{path: p, op: 'D', old: old})
 		}
+	}
+	for _, p := range d.stale {
+		changes = append(changes, change{path: p, op: 'T'})
 	}
 	sort.Slice(changes, func(i, j int) bool { return changes[i].path < changes[j].path })
 	return changes, nil
@@ -201,7 +230,7 @@ func apply(root string, changes []change) error {
 	}
 	var dirs []string
 	for _, c := range changes {
-		if c.op == 'D' || c.op == 'P' {
+		if c.op == 'D' || c.op == 'P' || c.op == 'T' {
 			continue
 		}
 		dst := filepath.Join(root, filepath.FromSlash(c.path))
@@ -232,7 +261,7 @@ func apply(root string, changes []change) error {
 				return err
 			}
 		}
-		if c.op != 'D' {
+		if c.op != 'D' && c.op != 'T' {
 			continue
 		}
 		dst := filepath.Join(root, filepath.FromSlash(c.path))
@@ -297,12 +326,12 @@ func syncDirs(dirs []string) {
 	}
 }
 
-// drift drops permission-only changes: they are not drift, only a property
-// of the checkout.
+// drift drops permission-only changes and the removal of stale temporary
+// files: they are not drift, only a property of the checkout.
 func drift(changes []change) []change {
 	var out []change
 	for _, c := range changes {
-		if c.op != 'P' {
+		if c.op != 'P' && c.op != 'T' {
 			out = append(out, c)
 		}
 	}

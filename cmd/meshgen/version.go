@@ -10,7 +10,9 @@ import (
 var buildOverlay = generator.Build
 
 func (c *cli) version(args []string) int {
-	fs := c.flagSet("version", "Print meshgen's version and commit.", "")
+	fs := c.flagSet("version", "Print meshgen's version and commit.", `  meshgen version
+  go version -m $(command -v meshgen)   # every module meshgen was built from
+`)
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}

@@ -15,6 +15,8 @@ const (
 	DefaultInterValidity  = 17520 * time.Hour
 	DefaultRenewBefore    = 720 * time.Hour
 	DefaultFluxInterval   = 10 * time.Minute
+	DefaultArgoRevision   = "HEAD"
+	DefaultArgoProject    = "default"
 	RolePrimary           = "primary"
 	RoleRemote            = "remote"
 )
@@ -42,6 +44,11 @@ func (inv *Inventory) applyDefaults() {
 	if m.GitOps != nil && m.GitOps.Flux != nil {
 		setDefault(&m.GitOps.Flux.Interval, Duration{DefaultFluxInterval})
 		setDefault(&m.GitOps.Flux.Path, "./")
+	}
+	if m.GitOps != nil && m.GitOps.ArgoCD != nil {
+		setDefault(&m.GitOps.ArgoCD.TargetRevision, DefaultArgoRevision)
+		setDefault(&m.GitOps.ArgoCD.Project, DefaultArgoProject)
+		setDefault(&m.GitOps.ArgoCD.Path, "./")
 	}
 	for i := range inv.Clusters {
 		c := &inv.Clusters[i]

@@ -2,7 +2,9 @@ package inventory
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"regexp"
 	"sort"
@@ -43,8 +45,11 @@ func Load(file string, data []byte) (*Inventory, error) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		return nil, syntaxError(file, err)
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		// Only comments and blank lines.
+		return nil, fail(0, 0, "file has no YAML content, only comments; want an Inventory document (apiVersion: meshgen/v1alpha1)")
+	} else if err != nil {
+		return nil, syntaxError(file, data, err)
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
@@ -58,6 +63,11 @@ func Load(file string, data []byte) (*Inventory, error) {
 	root := &doc
 	if root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
 		root = root.Content[0]
+	}
+	if root.Kind != yaml.MappingNode {
+		// The decoder would say "must be a mapping" without a subject, or
+		// for null report every top-level field missing.
+		return nil, fail(root.Line, root.Column, fmt.Sprintf("the document is %s; an inventory is a mapping of apiVersion, kind, mesh, networks and clusters", kindName(root)))
 	}
 	inv.root = root
 	d.decode(root, reflect.ValueOf(inv).Elem(), "")
@@ -79,10 +89,13 @@ var parserProblems = map[string]bool{
 	"did not find expected node content":     true,
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+var (
+	yamlLineRE      = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+	unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
 
 // syntaxError turns a yaml.v3 parse error into a positioned Error.
-func syntaxError(file string, err error) error {
+func syntaxError(file string, data []byte, err error) error {
 	msg := err.Error()
 	line := 0
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
@@ -98,7 +111,49 @@ func syntaxError(file string, err error) error {
 	if line > 0 {
 		col = 1
 	}
+	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil && line == 0 {
+		// yaml.v3 gives no position for an alias without an anchor.
+		line, col = aliasAt(data, m[1])
+		msg = fmt.Sprintf("alias *%s refers to no anchor &%s defined before it", m[1], m[1])
+	}
+	if line > 0 {
+		// A tab in a line's indentation is the likeliest cause of a syntax
+		// error on that line, or on the next one: for a tab after a plain
+		// value yaml.v3 reports the line of the value.
+		lines := bytes.Split(data, []byte("\n"))
+		for l := line; l <= line+1 && l <= len(lines); l++ {
+			text := lines[l-1]
+			indent := len(text) - len(bytes.TrimLeft(text, " \t"))
+			if i := bytes.IndexByte(text[:indent], '\t'); i >= 0 {
+				line, col = l, i+1
+				if !strings.Contains(msg, "tab") {
+					msg += " (a tab in the indentation?)"
+				}
+				msg += "; indent YAML with spaces"
+				break
+			}
+		}
+	}
 	return ErrorList{{File: file, Pos: Pos{line, col}, Msg: "invalid YAML: " + msg}}
+}
+
+// aliasAt finds the first use of alias *name in data, or returns 0, 0.
+func aliasAt(data []byte, name string) (line, col int) {
+	alias := []byte("*" + name)
+	for off := 0; ; {
+		i := bytes.Index(data[off:], alias)
+		if i < 0 {
+			return 0, 0
+		}
+		i += off
+		end := i + len(alias)
+		if end == len(data) || bytes.IndexByte([]byte(" \t\r\n,]}"), data[end]) >= 0 {
+			line = 1 + bytes.Count(data[:i], []byte("\n"))
+			col = 1 + utf8.RuneCount(data[bytes.LastIndexByte(data[:i], '\n')+1:i])
+			return line, col
+		}
+		off = end
+	}
 }
 
 func invalidUTF8At(data []byte) (line, col int) {
@@ -162,11 +217,14 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		return
 	}
+	// Errors about the value as a whole (its type) point at the alias,
+	// where it is used, rather than at its anchor, which may be anywhere.
+	at := n
 	for n.Kind == yaml.AliasNode {
 		n = n.Alias
 	}
 	if v.Type() == durationType {
-		d.decodeDuration(n, v, path)
+		d.decodeDuration(n, at, v, path)
 		return
 	}
 	switch v.Kind() {
@@ -175,16 +233,16 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		nv := reflect.New(v.Type().Elem())
-		d.decode(n, nv.Elem(), path)
+		d.decode(at, nv.Elem(), path)
 		v.Set(nv)
 	case reflect.Struct:
-		d.decodeStruct(n, v, path)
+		d.decodeStruct(n, at, v, path)
 	case reflect.Slice:
 		if isNull(n) {
 			return
 		}
 		if n.Kind != yaml.SequenceNode {
-			d.errorf(n, path, "must be a list, not %s", kindName(n))
+			d.errorf(at, path, "must be a list, not %s", kindName(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -197,7 +255,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!bool" {
-			d.errorf(n, path, "must be a string, not %s", kindName(n))
+			d.errorf(at, path, "must be a string, not %s", kindName(n))
 			return
 		}
 		v.SetString(n.Value)
@@ -206,12 +264,12 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" {
-			d.errorf(n, path, "must be an integer, not %s", kindName(n))
+			d.errorf(at, path, "must be an integer, not %s", kindName(n))
 			return
 		}
 		i, err := strconv.ParseInt(n.Value, 0, 32)
 		if err != nil {
-			d.errorf(n, path, "integer %s out of range", n.Value)
+			d.errorf(at, path, "integer %s out of range", n.Value)
 			return
 		}
 		v.SetInt(i)
@@ -220,17 +278,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	}
 }
 
-func (d *decoder) decodeDuration(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) decodeDuration(n, at *yaml.Node, v reflect.Value, path string) {
 	if isNull(n) {
 		return
 	}
 	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!str" {
-		d.errorf(n, path, "must be a duration such as 8760h, not %s", kindName(n))
+		d.errorf(at, path, "must be a duration such as 8760h, not %s", kindName(n))
 		return
 	}
 	dur, err := time.ParseDuration(n.Value)
 	if err != nil {
-		d.errorf(n, path, "invalid duration %q: use Go duration syntax such as 8760h or 30m", n.Value)
+		d.errorf(at, path, "invalid duration %q: use Go duration syntax such as 8760h or 30m", n.Value)
 		return
 	}
 	v.Set(reflect.ValueOf(Duration{dur}))
@@ -252,12 +310,12 @@ func fieldsOf(t reflect.Type) (map[string]int, []string) {
 	return m, names
 }
 
-func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+func (d *decoder) decodeStruct(n, at *yaml.Node, v reflect.Value, path string) {
 	if isNull(n) {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
-		d.errorf(n, path, "must be a mapping, not %s", kindName(n))
+		d.errorf(at, path, "must be a mapping, not %s", kindName(n))
 		return
 	}
 	fields, names := fieldsOf(v.Type())

@@ -122,6 +122,25 @@ type IntermediateCA struct {
 type GitOps struct {
 	// Flux asks for one Flux Kustomization per cluster.
 	Flux *Flux `yaml:"flux,omitempty"`
+	// ArgoCD asks for an Argo CD ApplicationSet with one Application per
+	// cluster and stage, and the KSOPS kustomizations it syncs
+	// (docs/delivery-argocd.md).
+	ArgoCD *ArgoCD `yaml:"argocd,omitempty"`
+}
+
+// ArgoCD configures the generated Argo CD ApplicationSet.
+type ArgoCD struct {
+	// RepoURL is the URL of the fleet Git repository as Argo CD knows it,
+	// e.g. https://github.com/example/fleet.git or git@github.com:example/fleet.git.
+	RepoURL string `yaml:"repoURL"`
+	// TargetRevision is the branch, tag or commit Argo CD syncs. Default: HEAD.
+	TargetRevision string `yaml:"targetRevision,omitempty"`
+	// Project is the Argo CD project of the generated Applications.
+	// Default: default.
+	Project string `yaml:"project,omitempty"`
+	// Path is where meshgen's output directory sits in the Git repository,
+	// written like Flux paths. Default: ./ (the repository root).
+	Path string `yaml:"path,omitempty"`
 }
 
 // Flux configures the generated Flux Kustomizations.
@@ -164,6 +183,10 @@ type Cluster struct {
 	// APIServer is the cluster's Kubernetes API URL (https://...), needed
 	// when other clusters watch it through remote secrets.
 	APIServer string `yaml:"apiServer,omitempty"`
+	// DestinationName is the name of the cluster in Argo CD (its cluster
+	// Secret), the destination of its Applications with mesh.gitops.argocd.
+	// Default: none; the Applications then name apiServer as their server.
+	DestinationName string `yaml:"destinationName,omitempty"`
 	// Recipients are the age recipients of the key Flux or Argo CD in this
 	// cluster decrypts with.
 	Recipients []string `yaml:"recipients,omitempty"`

@@ -30,6 +30,9 @@ var needsVIP = map[string]bool{"TCP": true, "MONGO": true, "MYSQL": true, "REDIS
 type validator struct {
 	inv  *Inventory
 	errs ErrorList
+	// The "known: ..." lists of messages, computed once: a fleet with many
+	// dangling references must not sort every name for each of them.
+	knownNetworks, knownClusters string
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
@@ -72,6 +75,11 @@ func (v *validator) recipients(path string, rs []string) {
 	for i, r := range rs {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		if _, err := age.ParseX25519Recipient(r); err != nil {
+			if strings.HasPrefix(strings.ToUpper(r), "AGE-SECRET-KEY-") {
+				// Never echo a secret, not even a misplaced one.
+				v.errorf(p, "this is an age secret key, not a recipient: put its public key (age-keygen -y) here, and treat the secret key as leaked")
+				continue
+			}
 			v.errorf(p, "%q is not an age recipient (want age1...)", r)
 		}
 		if seen[r] {
@@ -81,12 +89,21 @@ func (v *validator) recipients(path string, rs []string) {
 	}
 }
 
+// maxKnown bounds the names a message lists: beyond a dozen, a list helps
+// nobody and makes every message of a large fleet a wall of text.
+const maxKnown = 12
+
 func known(m map[string]bool) string {
 	names := make([]string, 0, len(m))
 	for n := range m {
-		names = append(names, n)
+		if n != "" { // reported as empty where it is written
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
+	if len(names) > maxKnown {
+		return fmt.Sprintf("%s and %d more", strings.Join(names[:maxKnown], ", "), len(names)-maxKnown)
+	}
 	return strings.Join(names, ", ")
 }
 
@@ -99,6 +116,7 @@ func (inv *Inventory) Validate() error {
 	networks := v.networks()
 	clusters := v.clusters(networks)
 	v.services(clusters)
+	v.argoCD()
 	if len(v.errs) == 0 {
 		return nil
 	}
@@ -166,7 +184,7 @@ func (v *validator) mesh() {
 	if pki.Intermediate.RenewBefore.Duration >= pki.Intermediate.Validity.Duration && pki.Intermediate.Validity.Duration > 0 {
 		v.errorf("mesh.pki.intermediate.renewBefore", "%s is not shorter than the intermediate validity %s; every run would re-issue", pki.Intermediate.RenewBefore, pki.Intermediate.Validity)
 	}
-	if pki.Intermediate.Validity.Duration > pki.Root.Validity.Duration {
+	if pki.Intermediate.Validity.Duration > pki.Root.Validity.Duration && pki.Root.Validity.Duration > 0 {
 		v.errorf("mesh.pki.intermediate.validity", "%s is longer than the root validity %s", pki.Intermediate.Validity, pki.Root.Validity)
 	}
 	if len(m.Recipients) == 0 {
@@ -218,11 +236,20 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 		byName[c.Name] = c
 	}
 	multiNetwork := inv.MultiNetwork()
+	primaries := 0
+	for _, o := range inv.Clusters {
+		if o.Role == RolePrimary {
+			primaries++
+		}
+	}
 	for i := range inv.Clusters {
 		c := &inv.Clusters[i]
 		p := fmt.Sprintf("clusters[%d]", i)
 		if v.required(p+".network", c.Network) && !networks[c.Network] {
-			v.errorf(p+".network", "unknown network %q (known: %s)", c.Network, known(networks))
+			if v.knownNetworks == "" {
+				v.knownNetworks = known(networks)
+			}
+			v.errorf(p+".network", "unknown network %q (known: %s)", c.Network, v.knownNetworks)
 		}
 		v.oneOf(p+".role", c.Role, RolePrimary, RoleRemote)
 		switch c.Role {
@@ -237,7 +264,7 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 			pc, ok := byName[c.Primary]
 			switch {
 			case !ok:
-				v.errorf(p+".primary", "unknown cluster %q (known: %s)", c.Primary, knownClusters(byName))
+				v.errorf(p+".primary", "unknown cluster %q (known: %s)", c.Primary, v.clusterNames(byName))
 			case pc == c:
 				v.errorf(p+".primary", "a remote cannot be its own primary")
 			case pc.Role != RolePrimary:
@@ -264,12 +291,6 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 		} else if multiNetwork {
 			v.errorf(p, "cluster %q needs an eastWestGateway: the mesh spans networks %s", c.Name, strings.Join(inv.UsedNetworks(), ", "))
 		}
-		primaries := 0
-		for _, o := range inv.Clusters {
-			if o.Role == RolePrimary {
-				primaries++
-			}
-		}
 		switch {
 		case c.APIServer != "":
 		case c.Role == RoleRemote:
@@ -279,7 +300,12 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 		}
 		if c.APIServer != "" {
 			u, err := url.Parse(c.APIServer)
-			if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			switch {
+			case err == nil && u.User != nil:
+				// Never echo a password; the token belongs in the stored
+				// credential, not in the inventory.
+				v.errorf(p+".apiServer", "%q carries credentials: write the URL without them, such as https://203.0.113.1:6443, and store the token with 'meshgen credentials set'", u.Redacted())
+			case err != nil || u.Scheme != "https" || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "":
 				v.errorf(p+".apiServer", "%q is not an API server URL such as https://203.0.113.1:6443", c.APIServer)
 			}
 		}
@@ -291,12 +317,15 @@ func (v *validator) clusters(networks map[string]bool) map[string]*Cluster {
 	return byName
 }
 
-func knownClusters(m map[string]*Cluster) string {
-	b := map[string]bool{}
-	for n := range m {
-		b[n] = true
+func (v *validator) clusterNames(m map[string]*Cluster) string {
+	if v.knownClusters == "" {
+		b := map[string]bool{}
+		for n := range m {
+			b[n] = true
+		}
+		v.knownClusters = known(b)
 	}
-	return known(b)
+	return v.knownClusters
 }
 
 func isAddress(s string) bool {
@@ -306,7 +335,11 @@ func isAddress(s string) bool {
 	if net.ParseIP(s) != nil {
 		return true
 	}
-	return len(s) <= 253 && dns1123Subdomain.MatchString(s) && strings.Contains(s, ".")
+	// A name whose last label is all digits (203.0.113.300) is no DNS
+	// name but a mistyped IP address (RFC 3696 section 2).
+	last := s[strings.LastIndexByte(s, '.')+1:]
+	return len(s) <= 253 && dns1123Subdomain.MatchString(s) && strings.Contains(s, ".") &&
+		strings.Trim(last, "0123456789") != ""
 }
 
 // IsIP reports whether a gateway address is an IP address (else a DNS name).
@@ -380,28 +413,44 @@ func (v *validator) services(clusters map[string]*Cluster) {
 // exporterGateways checks that consumers can reach every cluster a service
 // runs in: through that cluster's east-west gateway.
 func (v *validator) exporterGateways(p string, s Service, clusters map[string]*Cluster) {
-	consumers := s.ExportTo
-	if consumers == nil {
-		for _, c := range v.inv.Clusters {
-			consumers = append(consumers, c.Name)
-		}
-	}
 	exporters := map[string]bool{}
 	for _, e := range s.Clusters {
 		exporters[e] = true
 	}
+	// A few consumers name the problem; looking for more than that would
+	// make this quadratic in the size of the fleet.
+	const few = 3
 	var remote []string
+	consumers := s.ExportTo
+	if consumers == nil { // every cluster
+		consumers = make([]string, 0, few+1)
+		for _, c := range v.inv.Clusters {
+			if !exporters[c.Name] {
+				consumers = append(consumers, c.Name)
+				if len(consumers) > few {
+					break
+				}
+			}
+		}
+	}
 	for _, c := range consumers {
 		if !exporters[c] {
 			remote = append(remote, c)
+			if len(remote) > few {
+				break
+			}
 		}
 	}
 	if len(remote) == 0 {
 		return
 	}
+	who := strings.Join(remote, ", ")
+	if len(remote) > few {
+		who = strings.Join(remote[:few], ", ") + " and others"
+	}
 	for j, e := range s.Clusters {
 		if c, ok := clusters[e]; ok && c.EastWestGateway == nil {
-			v.errorf(fmt.Sprintf("%s.clusters[%d]", p, j), "cluster %q has no eastWestGateway, but %s reach %s.%s through it", e, strings.Join(remote, ", "), s.Name, s.Namespace)
+			v.errorf(fmt.Sprintf("%s.clusters[%d]", p, j), "cluster %q has no eastWestGateway, but %s reach %s.%s through it", e, who, s.Name, s.Namespace)
 		}
 	}
 }
@@ -411,7 +460,7 @@ func (v *validator) clusterRefs(path string, refs []string, clusters map[string]
 	for i, r := range refs {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		if _, ok := clusters[r]; !ok {
-			v.errorf(p, "unknown cluster %q (known: %s)", r, knownClusters(clusters))
+			v.errorf(p, "unknown cluster %q (known: %s)", r, v.clusterNames(clusters))
 		} else if seen[r] {
 			v.errorf(p, "duplicate cluster %q", r)
 		}

@@ -134,7 +134,32 @@ func TestErrors(t *testing.T) {
 		{"syntax error", repl("kind: Inventory", "kind: [Inventory"),
 			"inventory.yaml:2:1: invalid YAML: did not find expected ',' or ']'"},
 		{"tab indentation", repl("  id: mesh1", "\tid: mesh1"),
-			"inventory.yaml:4:1: invalid YAML: found character that cannot start any token"},
+			"inventory.yaml:4:1: invalid YAML: found character that cannot start any token (a tab in the indentation?); indent YAML with spaces"},
+		{"tab after a value", repl("  - name: net2", "\t- name: net2"),
+			"inventory.yaml:10:1: invalid YAML: found a tab character that violates indentation; indent YAML with spaces"},
+		{"unknown anchor", repl("clusters: [a]", "clusters: *nope"),
+			"inventory.yaml:24:15: invalid YAML: alias *nope refers to no anchor &nope defined before it"},
+		{"only comments", func(string) string { return "# nothing yet\n" },
+			"inventory.yaml: file has no YAML content, only comments; want an Inventory document (apiVersion: meshgen/v1alpha1)"},
+		{"null document", func(string) string { return "~\n" },
+			"inventory.yaml:1:1: the document is null; an inventory is a mapping of apiVersion, kind, mesh, networks and clusters"},
+		{"alias of the wrong type, reported where it is used", func(s string) string {
+			s = strings.Replace(s, "  recipients: [age1", "  recipients: &r [age1", 1)
+			return strings.Replace(s, "namespace: foo", "namespace: *r", 1)
+		}, "inventory.yaml:22:16: services[0].namespace: must be a string, not a list"},
+		{"secret key as recipient", repl("[age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf]", "[AGE-SECRET-KEY-1XYZ]"),
+			"inventory.yaml:7:16: mesh.recipients[0]: this is an age secret key, not a recipient: put its public key (age-keygen -y) here, and treat the secret key as leaked"},
+		{"api server with password", repl("    network: net1\n", "    network: net1\n    apiServer: https://u:hunter2@10.0.0.1\n"),
+			`inventory.yaml:14:16: clusters[0].apiServer: "https://u:xxxxx@10.0.0.1" carries credentials: write the URL without them, such as https://203.0.113.1:6443, and store the token with 'meshgen credentials set'`},
+		{"numeric gateway name", repl("203.0.113.10", "203.0.113.300"),
+			`inventory.yaml:14:32: clusters[0].eastWestGateway.address: "203.0.113.300" is neither an IP address nor a DNS name`},
+		{"negative root validity, no knock-on", repl("id: mesh1", "id: mesh1\n  pki: {root: {validity: -5h}}"),
+			"inventory.yaml:5:26: mesh.pki.root.validity: must be a positive duration, not -5h0m0s"},
+		{"empty cluster name not listed as known", func(s string) string {
+			s = strings.Replace(s, "  - name: b\n", "  - name: \"\"\n", 1)
+			return strings.Replace(s, "clusters: [a]", "clusters: [b]", 1)
+		}, "inventory.yaml:16:11: clusters[1].name: must not be empty\n" +
+			`inventory.yaml:24:16: services[0].clusters[0]: unknown cluster "b" (known: a)`},
 		{"bad indentation", repl("  istio:", "   istio:"),
 			"inventory.yaml:5:1: invalid YAML: mapping values are not allowed in this context"},
 		{"missing recipients", func(s string) string {
@@ -189,7 +214,7 @@ func TestAliasBomb(t *testing.T) {
 		b.Reset()
 		b.WriteString(s)
 	}
-	doc := "apiVersion: meshgen/v1alpha1\nkind: Inventory\nnetworks:\n  - name: n\nmesh:\n  recipients: *a8\n" + strings.Replace(b.String(), "a0:", "clusters:\n  - name: x\n    recipients:", 0)
+	doc := "apiVersion: meshgen/v1alpha1\nkind: Inventory\nnetworks:\n  - name: n\nmesh:\n  recipients: *a8\n" + b.String()
 	_, err := Load("bomb.yaml", []byte(doc))
 	if err == nil {
 		t.Fatal("alias bomb accepted")

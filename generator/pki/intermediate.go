@@ -82,13 +82,13 @@ func checkRequest(root *CA, req IntermediateRequest) error {
 	case root == nil || root.Cert == nil:
 		return errors.New("no root CA")
 	case req.Cluster == "":
-		return errors.New("Cluster is empty")
+		return errors.New("request: Cluster is empty")
 	case req.Organization == "":
-		return errors.New("Organization is empty")
+		return errors.New("request: Organization is empty")
 	case req.NotBefore.IsZero():
-		return errors.New("NotBefore is zero; pass the caller's clock")
+		return errors.New("request: NotBefore is zero; pass the caller's clock")
 	case req.Validity < 0:
-		return errors.New("Validity is negative")
+		return errors.New("request: Validity is negative")
 	case root.Cert.MaxPathLen == 0 && root.Cert.MaxPathLenZero:
 		return errors.New("the root has pathlen 0 and cannot sign intermediate CAs")
 	}
