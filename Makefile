@@ -26,8 +26,11 @@ example:
 check-example:
 	go run ./cmd/meshgen generate --check -i inventory.example.yaml -o .
 
-bench:
-	go test -run '^$$' -bench . -benchmem ./...
+# Benchmarks, then the fleet measured side by side with istioctl and
+# kustomize; docs/performance.md records a run.
+bench: tools
+	go test -run '^$$' -bench 'NoChange|CheckFleet|LoadFleet|FirstRunPKI200$$|IssueIntermediates$$' -benchmem ./generator/... ./cmd/meshgen
+	bash generator/fleet/perf.sh 5
 
 # Regenerate inventory.schema.json from the inventory types and their doc
 # comments; a test fails when it is stale.

@@ -235,16 +235,31 @@ func hash64(s string) uint64 {
 // parsing tens of megabytes of YAML; anything unexpected is skipped, and the
 // host then simply gets a fresh address.
 func (g *gen) priorVIPs() map[string]string {
-	out := map[string]string{}
+	var files []string
 	for _, p := range sortedKeys(g.opts.Prior) {
-		if path.Base(p) != serviceEntriesFile {
-			continue
+		if path.Base(p) == serviceEntriesFile {
+			files = append(files, p)
 		}
-		for _, doc := range splitDocs(g.opts.Prior[p]) {
+	}
+	found := make([]map[string]string, len(files))
+	parallel(len(files), func(i int) {
+		m := map[string]string{}
+		for _, doc := range splitDocs(g.opts.Prior[files[i]]) {
 			host, addr := scanEntry(doc)
 			if host == "" || addr == "" {
 				continue
 			}
+			if _, seen := m[host]; !seen {
+				m[host] = addr
+			}
+		}
+		found[i] = m
+	})
+	// The first file (in path order) that names a host wins, whatever the
+	// scheduling of the scans.
+	out := map[string]string{}
+	for _, m := range found {
+		for host, addr := range m {
 			if _, seen := out[host]; !seen {
 				out[host] = addr
 			}
