@@ -29,7 +29,7 @@ for f in M L; do
 done
 
 echo "--- fleet-L"
-iop=$(ls "$W"/out-L/overlays/*/install/istio-operator.yaml | head -1)
+iops=("$W"/out-L/overlays/*/install/istio-operator.yaml); iop=${iops[0]}
 echo "istioctl manifest generate (one cluster):  $(best "$ROOT/.bin/istioctl" manifest generate -f "$iop")"
 echo "meshgen generate, no change:               $(best "$W/meshgen" generate -i "$W/fleet-L.yaml" -o "$W/out-L")"
 echo "meshgen generate --check, no change:       $(best "$W/meshgen" generate --check -i "$W/fleet-L.yaml" -o "$W/out-L")"
