@@ -68,19 +68,15 @@ func withCredentials(t *testing.T, inv *inventory.Inventory, prior map[string][]
 	return prior
 }
 
-// testCA stands for a cluster's API server CA in stored test credentials.
-const testCA = `-----BEGIN CERTIFICATE-----
-MIIBiDCCAS6gAwIBAgIUYJIl19lFvAlXKlFSlkBGSa+Y0VgwCgYIKoZIzj0EAwIw
-IjEOMAwGA1UEChMFbWVzaDExEDAOBgNVBAMTB1Jvb3QgQ0EwHhcNMjYxMTIxMTUy
-MDAwWhcNMzYxMTE4MTUyMDAwWjAiMQ4wDAYDVQQKEwVtZXNoMTEQMA4GA1UEAxMH
-Um9vdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABL0sGbj+sByEI3pDGXu8
-e21UH39S9S4c1zuqH8x5M+HnzUHEt5YZwT8opB7ym18nTcEtz17J6/2PBzRjCrVX
-8U+jQjBAMA4GA1UdDwEB/wQEAwIBBjAPBgNVHRMBAf8EBTADAQH/MB0GA1UdDgQW
-BBSdHHNIzgj+6rw9NEXmjGxDeCD8qTAKBggqhkjOPQQDAgNIADBFAiEAlPNIv4Mv
-YDuBj5ahtumbcQzEv5WjyH/TwmqrC/Ll3FMCIFdlJ1QdJJsJAY65RcMWv/TOae6U
-iLT9U2OeNZmidsfz
------END CERTIFICATE-----
-`
+// testCA stands for a cluster's API server CA in stored test credentials
+// (a public certificate, test-only).
+var testCA = func() string {
+	data, err := os.ReadFile("../testdata/test-only-api-ca.pem")
+	if err != nil {
+		panic(err)
+	}
+	return string(data)
+}()
 
 // scenario is one golden tree: an inventory and every file generated from it.
 type scenario struct {

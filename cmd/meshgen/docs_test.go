@@ -45,7 +45,11 @@ func TestDocsExamples(t *testing.T) {
 				tok := filepath.Join(t.TempDir(), "token")
 				ca := filepath.Join(t.TempDir(), "ca.crt")
 				os.WriteFile(tok, []byte("test-only-token\n"), 0o600)
-				os.WriteFile(ca, []byte(testCA), 0o644)
+				pem, err := os.ReadFile("../../testdata/test-only-api-ca.pem")
+				if err != nil {
+					t.Fatal(err)
+				}
+				os.WriteFile(ca, pem, 0o644)
 				run("credentials", "set", "cluster2", "--token-file", tok, "--ca-file", ca, "-i", ex, "-o", out)
 			}
 			run("generate", "-i", ex, "-o", out)
@@ -59,17 +63,3 @@ func TestDocsExamples(t *testing.T) {
 		})
 	}
 }
-
-// testCA stands for an API server CA in the credentials the docs store.
-const testCA = `-----BEGIN CERTIFICATE-----
-MIIBiDCCAS6gAwIBAgIUYJIl19lFvAlXKlFSlkBGSa+Y0VgwCgYIKoZIzj0EAwIw
-IjEOMAwGA1UEChMFbWVzaDExEDAOBgNVBAMTB1Jvb3QgQ0EwHhcNMjYxMTIxMTUy
-MDAwWhcNMzYxMTE4MTUyMDAwWjAiMQ4wDAYDVQQKEwVtZXNoMTEQMA4GA1UEAxMH
-Um9vdCBDQTBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABL0sGbj+sByEI3pDGXu8
-e21UH39S9S4c1zuqH8x5M+HnzUHEt5YZwT8opB7ym18nTcEtz17J6/2PBzRjCrVX
-8U+jQjBAMA4GA1UdDwEB/wQEAwIBBjAPBgNVHRMBAf8EBTADAQH/MB0GA1UdDgQW
-BBSdHHNIzgj+6rw9NEXmjGxDeCD8qTAKBggqhkjOPQQDAgNIADBFAiEAlPNIv4Mv
-YDuBj5ahtumbcQzEv5WjyH/TwmqrC/Ll3FMCIFdlJ1QdJJsJAY65RcMWv/TOae6U
-iLT9U2OeNZmidsfz
------END CERTIFICATE-----
-`

@@ -20,6 +20,8 @@ import (
 
 	"github.com/cloudflare/cfssl/csr"
 	"github.com/cloudflare/cfssl/initca"
+
+	"github.com/meshgen/meshgen/generator/internal/testtools"
 )
 
 const day = 24 * time.Hour
@@ -46,7 +48,7 @@ func testRoot(t testing.TB) *CA {
 // docs do. Only public certificates are written to disk.
 func opensslVerify(t *testing.T, roots []*CA, ca *CA, chainRoot *CA) {
 	t.Helper()
-	bin := findTool(t, "MESHGEN_OPENSSL", "openssl")
+	bin := testtools.Find(t, "openssl")
 	dir := t.TempDir()
 	var bundle []byte
 	for _, r := range roots {

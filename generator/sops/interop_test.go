@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/meshgen/meshgen/generator/internal/testtools"
 )
 
 // runSops runs the real sops binary in dir with a clean environment, so no
@@ -30,7 +32,7 @@ func runSops(t *testing.T, bin, dir, keyFile string, args ...string) []byte {
 }
 
 func TestSopsBinaryDecryptsOurs(t *testing.T) {
-	bin := findTool(t, "MESHGEN_SOPS", "sops")
+	bin := testtools.Find(t, "sops")
 	op := loadTestIdentity(t, "operator")
 	cl := loadTestIdentity(t, "cluster")
 	tests := []struct {
@@ -72,7 +74,7 @@ func TestSopsBinaryDecryptsOurs(t *testing.T) {
 }
 
 func TestDecryptSopsBinaryOutput(t *testing.T) {
-	bin := findTool(t, "MESHGEN_SOPS", "sops")
+	bin := testtools.Find(t, "sops")
 	op := loadTestIdentity(t, "operator")
 	cl := loadTestIdentity(t, "cluster")
 	tests := []struct {
