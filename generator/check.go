@@ -103,6 +103,13 @@ func (c *checker) rootCert() {
 			continue
 		}
 		c.root, c.rootPEM = cert, pem.EncodeToMemory(b)
+		renewBefore := c.g.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
+		switch {
+		case !c.now.Before(cert.NotAfter):
+			c.addf(RootCertPath, "the root expired %s; rotate it (docs/certificates.md)", cert.NotAfter.UTC().Format(time.DateOnly))
+		case !c.now.Add(renewBefore).Before(cert.NotAfter):
+			c.addf(RootCertPath, "the root expires %s, within renewBefore %s, and intermediates cannot outlive it; rotate it (docs/certificates.md)", cert.NotAfter.UTC().Format(time.DateOnly), wholeHours(renewBefore))
+		}
 	}
 }
 
@@ -181,7 +188,7 @@ func (c *checker) intermediate(p string, cert *x509.Certificate) {
 	switch {
 	case !c.now.Before(cert.NotAfter):
 		c.addf(p, "ca-cert.pem expired %s", cert.NotAfter.UTC().Format(time.DateOnly))
-	case !c.now.Add(renewBefore).Before(cert.NotAfter):
+	case !c.now.Add(renewBefore).Before(cert.NotAfter) && !(c.root != nil && cert.NotAfter.Equal(c.root.NotAfter)):
 		c.addf(p, "ca-cert.pem expires %s, within renewBefore %s; the next generate re-issues it", cert.NotAfter.UTC().Format(time.DateOnly), wholeHours(renewBefore))
 	}
 }

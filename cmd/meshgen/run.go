@@ -56,6 +56,9 @@ func importRoot(certFile, keyFile string) (*pki.CA, error) {
 	return pki.ImportRoot(cert, key)
 }
 
+// maxErrorsShown bounds the inventory findings printed.
+const maxErrorsShown = 500
+
 // loadInventory reads, decodes and validates the inventory, printing every
 // finding. ok is false when the inventory is unusable.
 func (c *cli) loadInventory(file string) (*inventory.Inventory, bool) {
@@ -74,7 +77,14 @@ func (c *cli) loadInventory(file string) (*inventory.Inventory, bool) {
 	if err != nil {
 		var list inventory.ErrorList
 		if errors.As(err, &list) {
-			for _, e := range list {
+			// Every finding up to a bound that no hand-written inventory
+			// reaches; past it, a generated input is wrong everywhere and
+			// more lines help nobody.
+			for i, e := range list {
+				if i == maxErrorsShown {
+					fmt.Fprintf(c.stderr, "%s: ... and %d more\n", file, len(list)-i)
+					break
+				}
 				fmt.Fprintln(c.stderr, e.Error())
 			}
 			noun := "error"

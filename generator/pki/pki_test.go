@@ -443,3 +443,27 @@ func BenchmarkIssueIntermediates(b *testing.B) { benchmarkIssue(b, ECDSAP256, 20
 
 // BenchmarkIssueIntermediatesRSA4096 issues 8 rsa-4096 intermediates per op.
 func BenchmarkIssueIntermediatesRSA4096(b *testing.B) { benchmarkIssue(b, RSA4096, 8) }
+
+// TestNoChurnNearRootExpiry: an intermediate cut short by the root's expiry
+// is kept inside renewBefore, since a new one could not last longer.
+func TestNoChurnNearRootExpiry(t *testing.T) {
+	root, err := NewRoot(RootRequest{CommonName: "Root CA", Organization: "Test", Validity: 1000 * time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := IntermediateRequest{Cluster: "a", Organization: "Test", Validity: 17520 * time.Hour, NotBefore: root.Cert.NotBefore}
+	ca, err := IssueIntermediate(root, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ca.Cert.NotAfter.Equal(root.Cert.NotAfter) {
+		t.Fatalf("intermediate not capped at the root: %v vs %v", ca.Cert.NotAfter, root.Cert.NotAfter)
+	}
+	late := root.Cert.NotAfter.Add(-24 * time.Hour)
+	if r := ReissueReason(ca.Cert, root.Cert, req, 720*time.Hour, late); r != "" {
+		t.Errorf("re-issue near the root's expiry: %q", r)
+	}
+	if r := ReissueReason(ca.Cert, root.Cert, req, 720*time.Hour, root.Cert.NotAfter.Add(time.Hour)); r == "" {
+		t.Error("an expired intermediate must be re-issued")
+	}
+}

@@ -95,6 +95,12 @@ func ReissueReason(existing *x509.Certificate, root *x509.Certificate, want Inte
 		return fmt.Sprintf("expired %s", existing.NotAfter.UTC().Format(time.DateOnly))
 	}
 	if !now.Add(renewBefore).Before(existing.NotAfter) {
+		if existing.NotAfter.Equal(root.NotAfter) {
+			// Cut short by the root's own expiry: a new intermediate would
+			// end at the same moment, so re-issuing on every run would only
+			// churn. The root must be rotated; validate says so.
+			return ""
+		}
 		return fmt.Sprintf("expires %s, within renewBefore %s", existing.NotAfter.UTC().Format(time.DateOnly), hours(renewBefore))
 	}
 	return ""
