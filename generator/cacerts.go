@@ -324,6 +324,14 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 			j.reason, j.reencrypt = "re-encrypted: "+recipientChange(md.Recipients, j.recipients), true
 			return
 		}
+		if len(g.opts.Identities) > 0 {
+			// With an identity at hand, a kept file must still decrypt: a
+			// tampered or corrupted secret is replaced, never carried on.
+			if _, err := sops.Decrypt(prior, g.opts.Identities); err != nil && !errors.Is(err, sops.ErrNoIdentity) {
+				j.reason = "existing file fails its integrity check (tampered or corrupted)"
+				return
+			}
+		}
 		j.keep = prior
 	}
 }

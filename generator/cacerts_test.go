@@ -714,3 +714,42 @@ func BenchmarkFirstRunPKI200(b *testing.B) { benchmarkFirstRun(b, 200, "ecdsa-p2
 // for 16 clusters: RSA-4096 key generation dominates (about 0.8 s a key on
 // one core), so 200 clusters take minutes.
 func BenchmarkFirstRunPKI16RSA4096(b *testing.B) { benchmarkFirstRun(b, 16, "rsa-4096") }
+
+// TestPKITamperedNotReused: with an identity, a cacerts whose encrypted key
+// was altered is re-issued instead of being carried on.
+func TestPKITamperedNotReused(t *testing.T) {
+	inv := pkiInventory(t, 2, "ecdsa-p256")
+	first := mustGenerate(t, inv, pkiOptions(nil))
+	prior := first.Map()
+	p := cacertsPathOf(clusterName(1))
+	data := string(prior[p])
+	i := strings.Index(data, "ENC[AES256_GCM,data:")
+	if i < 0 {
+		t.Fatalf("no encrypted value in %s:\n%s", p, data)
+	}
+	j := i + len("ENC[AES256_GCM,data:")
+	flip := "A"
+	if data[j] == 'A' {
+		flip = "B"
+	}
+	prior[p] = []byte(data[:j] + flip + data[j+1:])
+
+	// Without an identity the change cannot be seen; the file is kept.
+	kept := mustGenerate(t, inv, pkiOptions(prior))
+	if string(kept.Get(p).Data) != string(prior[p]) {
+		t.Error("without an identity the file should be kept as found")
+	}
+	opts := pkiOptions(prior)
+	opts.Identities = ageIdentities(t, "operator")
+	next := mustGenerate(t, inv, opts)
+	if string(next.Get(p).Data) == string(prior[p]) {
+		t.Fatal("tampered cacerts reused")
+	}
+	if r := next.Reasons[p]; !strings.Contains(r, "integrity") {
+		t.Errorf("reason = %q", r)
+	}
+	other := cacertsPathOf(clusterName(2))
+	if string(next.Get(other).Data) != string(prior[other]) {
+		t.Error("an intact cacerts was rewritten")
+	}
+}
