@@ -88,14 +88,14 @@ func (w *walker) sum() string { return fmt.Sprintf("%X", w.mac.Sum(nil)) }
 
 func additionalData(path []string) string { return strings.Join(path, ":") + ":" }
 
-// encrypt returns a copy of v with selected leaves encrypted, feeding the
-// plaintext into the MAC.
-func (w *walker) encrypt(v any, path []string) (any, error) {
+// walk returns a copy of v with every leaf replaced by leaf(value, path).
+// A list's items share their parent key's path, as in sops.
+func (w *walker) walk(v any, path []string, leaf func(any, []string) (any, error)) (any, error) {
 	switch v := v.(type) {
 	case mapping:
 		out := make(mapping, len(v))
 		for i, it := range v {
-			nv, err := w.encrypt(it.value, append(path[:len(path):len(path)], it.key))
+			nv, err := w.walk(it.value, append(path[:len(path):len(path)], it.key), leaf)
 			if err != nil {
 				return nil, err
 			}
@@ -105,7 +105,7 @@ func (w *walker) encrypt(v any, path []string) (any, error) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			nv, err := w.encrypt(e, path)
+			nv, err := w.walk(e, path, leaf)
 			if err != nil {
 				return nil, err
 			}
@@ -115,6 +115,16 @@ func (w *walker) encrypt(v any, path []string) (any, error) {
 	case nil:
 		return nil, nil
 	}
+	return leaf(v, path)
+}
+
+// encrypt returns a copy of v with selected leaves encrypted, feeding the
+// plaintext into the MAC.
+func (w *walker) encrypt(v any, path []string) (any, error) {
+	return w.walk(v, path, w.encryptLeaf)
+}
+
+func (w *walker) encryptLeaf(v any, path []string) (any, error) {
 	enc := w.rules.encrypted(path)
 	if !w.macOnly || enc {
 		b, _, err := leafBytes(v)
@@ -137,30 +147,10 @@ func (w *walker) encrypt(v any, path []string) (any, error) {
 // plaintext into the MAC. A value that fails authentication is reported as
 // a MAC mismatch.
 func (w *walker) decrypt(v any, path []string) (any, error) {
-	switch v := v.(type) {
-	case mapping:
-		out := make(mapping, len(v))
-		for i, it := range v {
-			nv, err := w.decrypt(it.value, append(path[:len(path):len(path)], it.key))
-			if err != nil {
-				return nil, err
-			}
-			out[i] = item{it.key, nv}
-		}
-		return out, nil
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			nv, err := w.decrypt(e, path)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = nv
-		}
-		return out, nil
-	case nil:
-		return nil, nil
-	}
+	return w.walk(v, path, w.decryptLeaf)
+}
+
+func (w *walker) decryptLeaf(v any, path []string) (any, error) {
 	enc := w.rules.encrypted(path)
 	plain := v
 	if enc {
