@@ -192,6 +192,14 @@ func (c *cli) compute(co common) (*state, int) {
 	}
 	tree, err := generator.Generate(inv, opts)
 	c.endProgress()
+	if err != nil && len(d.links) > 0 {
+		// A symbolic link hides what lies behind it, which then looks
+		// missing (a new cluster, say); name it first, since it is the
+		// likelier cause of what follows.
+		for _, l := range d.links {
+			c.errorf("%s is a symbolic link; meshgen neither reads nor writes through it", l)
+		}
+	}
 	if err != nil {
 		var ne *generator.NeedIdentityError
 		if errors.As(err, &ne) {

@@ -34,6 +34,7 @@ type disk struct {
 	files   map[string][]byte      // generated files by slash path
 	modes   map[string]fs.FileMode // their permissions
 	foreign map[string]bool        // other files (and symlinks) within the owned roots
+	links   []string               // the symbolic links among them
 	stale   []string               // temporary files an interrupted run left behind
 }
 
@@ -76,6 +77,7 @@ func readTree(root string) (*disk, error) {
 			switch {
 			case e.Type()&fs.ModeSymlink != 0:
 				d.foreign[rel] = true
+				d.links = append(d.links, rel)
 				return nil
 			case e.IsDir():
 				return nil
