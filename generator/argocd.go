@@ -297,8 +297,8 @@ func (g *gen) applicationSet() []byte {
 					Name: "{{.cluster}}-istio-{{.stage}}",
 					Labels: map[string]string{
 						"app.kubernetes.io/managed-by": "meshgen",
-						"meshgen.dev/cluster":           "{{.cluster}}",
-						"meshgen.dev/stage":             "{{.stage}}",
+						"meshgen.dev/cluster":          "{{.cluster}}",
+						"meshgen.dev/stage":            "{{.stage}}",
 					},
 				},
 				Spec: spec,

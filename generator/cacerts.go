@@ -132,7 +132,10 @@ func (g *gen) rootState() (*pkiState, error) {
 	if !slices.Equal(sortedCopy(md.Recipients), operators) {
 		ids := g.opts.Identities
 		if len(ids) == 0 {
-			return nil, &NeedIdentityError{Items: []string{fmt.Sprintf("%s: must be re-encrypted (%s), which needs an operator's identity", RootCAPath, recipientChange(md.Recipients, operators))}}
+			// Keep going, so that the error names every file that needs
+			// the identity, not only the first.
+			g.needIdentity = append(g.needIdentity, fmt.Sprintf("%s: must be re-encrypted (%s), which needs an operator's identity", RootCAPath, recipientChange(md.Recipients, operators)))
+			return st, nil
 		}
 		re, err := sops.Reencrypt(prior, ids, sops.ReencryptOptions{Recipients: operators, Rand: g.opts.Rand})
 		if err != nil {
@@ -362,7 +365,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		}
 		g.tree.Reasons[g.cacertsPath(j.cluster)] = j.reason
 	}
-	if len(need) > 0 {
+	if need = append(g.needIdentity, need...); len(need) > 0 {
 		return nil, &NeedIdentityError{Items: need}
 	}
 	for _, j := range jobs {

@@ -753,3 +753,33 @@ func TestPKITamperedNotReused(t *testing.T) {
 		t.Error("an intact cacerts was rewritten")
 	}
 }
+
+// TestPKIOperatorAdded: a new operator recipient re-encrypts the root key
+// and every cluster's cacerts; without an identity the error names them all.
+func TestPKIOperatorAdded(t *testing.T) {
+	const n = 3
+	inv := pkiInventory(t, n, "ecdsa-p256")
+	first := mustGenerate(t, inv, pkiOptions(nil))
+	newID, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv.Mesh.Recipients = append(inv.Mesh.Recipients, newID.Recipient().String())
+	opts := pkiOptions(first.Map())
+	_, err = Generate(inv, opts)
+	items := needIdentity(t, err)
+	if len(items) != n+1 || !strings.HasPrefix(items[0], RootCAPath) {
+		t.Fatalf("items = %q, want the root key and %d clusters", items, n)
+	}
+	opts.Identities = ageIdentities(t, "operator")
+	second := mustGenerate(t, inv, opts)
+	for i := 1; i <= n; i++ {
+		p := cacertsPathOf(clusterName(i))
+		if _, err := sops.Decrypt(second.Get(p).Data, []age.Identity{newID}); err != nil {
+			t.Errorf("%s: the new operator cannot decrypt it: %v", p, err)
+		}
+	}
+	if _, err := sops.Decrypt(second.Get(RootCAPath).Data, []age.Identity{newID}); err != nil {
+		t.Errorf("root key: the new operator cannot decrypt it: %v", err)
+	}
+}

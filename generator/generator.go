@@ -110,6 +110,8 @@ type gen struct {
 	ses  map[string][]*ServiceEntry // ServiceEntries by cluster
 	// seBytes memoizes marshalled ServiceEntries shared by clusters.
 	seBytes map[*ServiceEntry][]byte
+	// needIdentity collects work that needs an identity none was given for.
+	needIdentity []string
 	// cacertsData is each cluster's encrypted cacerts file, by cluster.
 	cacertsData map[string][]byte
 	// remote holds each watching primary's remote secret files by path.
