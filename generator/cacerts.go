@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"time"
 
 	"crypto/x509"
 	"encoding/pem"
@@ -259,6 +260,7 @@ type cacertsJob struct {
 	reencrypt  bool   // only the recipients changed
 	rebundle   bool   // only the trust bundle changed
 	req        pki.IntermediateRequest
+	until      time.Time // when the kept intermediate falls due for renewal
 }
 
 func (g *gen) cacertsPath(c *inventory.Cluster) string {
@@ -310,6 +312,10 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 			j.reason = "existing certificate is unreadable"
 			return
 		}
+		j.until = cert.NotAfter.Add(-m.PKI.Intermediate.RenewBefore.Duration)
+		if cert.NotAfter.Equal(st.root.NotAfter) {
+			j.until = cert.NotAfter // capped by the root: nothing falls due before
+		}
 		if r := pki.ReissueReason(cert, st.root, j.req, m.PKI.Intermediate.RenewBefore.Duration, g.opts.Now); r != "" {
 			j.reason = r
 			return
@@ -343,6 +349,11 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 // must be issued.
 func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 	jobs := g.planCacerts(st)
+	for _, j := range jobs {
+		if j.keep != nil && (g.tree.StableUntil.IsZero() || j.until.Before(g.tree.StableUntil)) {
+			g.tree.StableUntil = j.until
+		}
+	}
 	out := map[string][]byte{}
 	var need []string
 	var issue []*cacertsJob

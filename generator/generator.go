@@ -52,6 +52,9 @@ type Tree struct {
 	// Reasons explains, by path, why a file changes in a way its diff does
 	// not show (a certificate re-issued, a secret re-encrypted).
 	Reasons map[string]string
+	// StableUntil is when the first kept certificate falls due for
+	// renewal: until then, the same inputs give the same tree.
+	StableUntil time.Time
 }
 
 // Get returns the file at path, or nil.

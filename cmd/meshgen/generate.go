@@ -23,6 +23,13 @@ func (c *cli) generate(args []string) int {
 		c.errorf("generate: unexpected argument %q", fs.Arg(0))
 		return exitBad
 	}
+	if co.rootCert == "" && co.rootKey == "" {
+		if ids, err := c.identities(co); err == nil {
+			if check && c.checkCacheHit(co, ids) || !check && c.generateCacheHit(co, ids) {
+				return exitOK
+			}
+		}
+	}
 	s, st := c.compute(co)
 	if s == nil {
 		return st
@@ -42,11 +49,15 @@ func (c *cli) generate(args []string) int {
 			c.hintf("run 'meshgen generate -i %s -o %s' and commit the result", co.inventory, co.out)
 			return exitDrift
 		}
+		c.recordCheck(co, s, s.ids, s.trusted)
 		return exitOK
 	}
 	if err := apply(co.out, changes); err != nil {
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad
+	}
+	if len(changes) == 0 {
+		c.recordCheck(co, s, s.ids, s.trusted)
 	}
 	if changes = drift(changes); len(changes) > 0 {
 		var w, r int

@@ -16,7 +16,6 @@ import (
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
-	"github.com/meshgen/meshgen/generator/sops"
 )
 
 // readTrustedRoot reads a further trusted root certificate (public).
@@ -120,9 +119,11 @@ func readLimited(file string, limit int64) ([]byte, error) {
 // state is what every tree command computes: the inventory, the tree on
 // disk and the tree generate would write.
 type state struct {
-	inv  *inventory.Inventory
-	disk *disk
-	tree *generator.Tree
+	inv     *inventory.Inventory
+	disk    *disk
+	tree    *generator.Tree
+	ids     []age.Identity
+	trusted []string // the trusted-root files read
 }
 
 func (c *cli) compute(co common) (*state, int) {
@@ -148,17 +149,7 @@ func (c *cli) compute(co common) (*state, int) {
 		c.errorf("read output: %v", err)
 		return nil, exitBad
 	}
-	ids, err := sops.IdentitiesFromEnv(c.getenv, os.ReadFile)
-	if err == nil && co.identity != "" {
-		var more []age.Identity
-		more, err = sops.IdentitiesFromEnv(func(k string) string {
-			if k == "SOPS_AGE_KEY_FILE" {
-				return co.identity
-			}
-			return ""
-		}, os.ReadFile)
-		ids = append(ids, more...)
-	}
+	ids, err := c.identities(co)
 	if err != nil {
 		c.errorf("%v", err)
 		return nil, exitBad
@@ -169,8 +160,13 @@ func (c *cli) compute(co common) (*state, int) {
 		Rand:       rand.Reader,
 		Identities: ids,
 	}
+	var trusted []string
 	for i, f := range inv.Mesh.PKI.TrustedRoots {
-		pem, err := readTrustedRoot(filepath.Join(filepath.Dir(co.inventory), f))
+		file := filepath.Join(filepath.Dir(co.inventory), f)
+		if abs, err := filepath.Abs(file); err == nil {
+			trusted = append(trusted, abs)
+		}
+		pem, err := readTrustedRoot(file)
 		if err != nil {
 			path := fmt.Sprintf("mesh.pki.trustedRoots[%d]", i)
 			fmt.Fprintln(c.stderr, (&inventory.Error{File: inv.File, Pos: inv.PosOf(path), Path: path, Msg: err.Error()}).Error())
@@ -226,5 +222,5 @@ func (c *cli) compute(co common) (*state, int) {
 		c.errorf("%v", err)
 		return nil, exitBad
 	}
-	return &state{inv: inv, disk: d, tree: tree}, exitOK
+	return &state{inv: inv, disk: d, tree: tree, ids: ids, trusted: trusted}, exitOK
 }
