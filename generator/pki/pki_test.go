@@ -148,7 +148,7 @@ func TestIssueIntermediateErrors(t *testing.T) {
 		{"no clock", root, func(r *IntermediateRequest) { r.NotBefore = time.Time{} }, "NotBefore is zero"},
 		{"bad algorithm", root, func(r *IntermediateRequest) { r.Algorithm = "dsa-1024" }, `unknown key algorithm "dsa-1024"`},
 		{"after root expiry", root, func(r *IntermediateRequest) { r.NotBefore = root.Cert.NotAfter.Add(day) }, "before the intermediate would start"},
-		{"bad root key", &CA{Cert: root.Cert, CertPEM: root.CertPEM, KeyPEM: []byte("-----BEGIN EC PRIVATE KEY-----\nc2VjcmV0\n-----END EC PRIVATE KEY-----\n")}, nil, "root key"},
+		{"bad root key", &CA{Cert: root.Cert, CertPEM: root.CertPEM, KeyPEM: garbageKeyPEM("EC PRIVATE KEY")}, nil, "root key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,7 +247,7 @@ func TestImportRoot(t *testing.T) {
 		{"not a CA", leafCert, leafKey, "not a CA"},
 		{"pathlen 0", zeroCert, zeroKey, "cannot sign intermediate CAs"},
 		{"intermediate as root", ca.CertPEM, ca.KeyPEM, "cannot sign intermediate CAs"},
-		{"garbage key", certPEM, []byte("-----BEGIN PRIVATE KEY-----\nc2VjcmV0\n-----END PRIVATE KEY-----\n"), "not a PKCS #1, PKCS #8 or SEC 1 key"},
+		{"garbage key", certPEM, garbageKeyPEM("PRIVATE KEY"), "not a PKCS #1, PKCS #8 or SEC 1 key"},
 		{"key not PEM", certPEM, []byte("secret-material"), "not PEM"},
 		{"cert not PEM", []byte("nope"), keyPEM, "no PEM CERTIFICATE"},
 	}
@@ -466,4 +466,10 @@ func TestNoChurnNearRootExpiry(t *testing.T) {
 	if r := ReissueReason(ca.Cert, root.Cert, req, 720*time.Hour, root.Cert.NotAfter.Add(time.Hour)); r == "" {
 		t.Error("an expired intermediate must be re-issued")
 	}
+}
+
+// garbageKeyPEM is a PEM block of the given key type whose body is not a
+// key, built here so that no key-shaped text sits in the source.
+func garbageKeyPEM(typ string) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: []byte("secret")})
 }

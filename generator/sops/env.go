@@ -51,9 +51,9 @@ func parseIdentities(s string) ([]age.Identity, error) {
 		var id age.Identity
 		var err error
 		switch {
-		case strings.HasPrefix(line, "AGE-SECRET-KEY-PQ-1"):
+		case strings.HasPrefix(line, "AGE-SECRET-KEY-PQ-"):
 			id, err = age.ParseHybridIdentity(line)
-		case strings.HasPrefix(line, "AGE-SECRET-KEY-1"):
+		case strings.HasPrefix(line, "AGE-SECRET-KEY-"):
 			id, err = age.ParseX25519Identity(line)
 		case strings.HasPrefix(line, "AGE-PLUGIN-"):
 			return nil, fmt.Errorf("line %d: age plugin identities are not supported", n)

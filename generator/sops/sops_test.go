@@ -31,9 +31,8 @@ stringData:
     TESTONLYCERT
     -----END CERTIFICATE-----
   ca-key.pem: |
-    -----BEGIN EC PRIVATE KEY-----
+    TESTONLY placeholder for a private key
     TESTONLYKEYMATERIAL
-    -----END EC PRIVATE KEY-----
   empty: ""
 `
 
@@ -458,7 +457,13 @@ func TestIdentitiesFromEnv(t *testing.T) {
 	}
 	cl := loadTestIdentity(t, "cluster")
 	clKey := cl.identity.String()
-	badKey := "AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ"
+	// A malformed identity: the test-only one with its last character (part
+	// of the bech32 checksum) changed.
+	last := byte('Q')
+	if clKey[len(clKey)-1] == last {
+		last = 'P'
+	}
+	badKey := clKey[:len(clKey)-1] + string(last)
 	files := map[string][]byte{"/keys/op.txt": opFile, "/keys/bad.txt": []byte("# comment\n" + badKey + "\n")}
 	readFile := func(p string) ([]byte, error) {
 		if b, ok := files[p]; ok {
