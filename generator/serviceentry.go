@@ -230,7 +230,7 @@ func hash64(s string) uint64 {
 }
 
 // priorVIPs reads host addresses back from the prior tree's ServiceEntries.
-// The files are meshgen's own output, in the layout marshalServiceEntry
+// The files are meshgen's own output, in the layout toYAML
 // writes, so a line scan finds each entry's single address and host without
 // parsing tens of megabytes of YAML; anything unexpected is skipped, and the
 // host then simply gets a fresh address.
@@ -320,7 +320,14 @@ func (g *gen) marshalAllServiceEntries() {
 		}
 	}
 	data := make([][]byte, len(unique))
-	parallel(len(unique), func(i int) { data[i] = marshalServiceEntry(unique[i]) })
+	errs := make([]error, len(unique))
+	parallel(len(unique), func(i int) { data[i], errs[i] = toYAML(unique[i]) })
+	for _, err := range errs {
+		if err != nil {
+			// Typed values of this package always marshal.
+			panic(fmt.Sprintf("generator: marshal ServiceEntry: %v", err))
+		}
+	}
 	g.seBytes = make(map[*ServiceEntry][]byte, len(unique))
 	for i, se := range unique {
 		g.seBytes[se] = data[i]
