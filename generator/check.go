@@ -108,7 +108,7 @@ func (c *checker) rootCert() {
 		case !c.now.Before(cert.NotAfter):
 			c.addf(RootCertPath, "the root expired %s; rotate it (docs/certificates.md)", cert.NotAfter.UTC().Format(time.DateOnly))
 		case !c.now.Add(renewBefore).Before(cert.NotAfter):
-			c.addf(RootCertPath, "the root expires %s, within renewBefore %s, and intermediates cannot outlive it; rotate it (docs/certificates.md)", cert.NotAfter.UTC().Format(time.DateOnly), wholeHours(renewBefore))
+			c.addf(RootCertPath, "the root expires %s, within renewBefore %s, and intermediates cannot outlive it; rotate it (docs/certificates.md)", cert.NotAfter.UTC().Format(time.DateOnly), pki.Hours(renewBefore))
 		}
 	}
 }
@@ -189,7 +189,7 @@ func (c *checker) intermediate(p string, cert *x509.Certificate) {
 	case !c.now.Before(cert.NotAfter):
 		c.addf(p, "ca-cert.pem expired %s", cert.NotAfter.UTC().Format(time.DateOnly))
 	case !c.now.Add(renewBefore).Before(cert.NotAfter) && !(c.root != nil && cert.NotAfter.Equal(c.root.NotAfter)):
-		c.addf(p, "ca-cert.pem expires %s, within renewBefore %s; the next generate re-issues it", cert.NotAfter.UTC().Format(time.DateOnly), wholeHours(renewBefore))
+		c.addf(p, "ca-cert.pem expires %s, within renewBefore %s; the next generate re-issues it", cert.NotAfter.UTC().Format(time.DateOnly), pki.Hours(renewBefore))
 	}
 }
 
@@ -267,13 +267,4 @@ func (c *checker) isRecipient(recipients []string) bool {
 		}
 	}
 	return false
-}
-
-// wholeHours prints whole-hour durations as "720h" rather than "720h0m0s",
-// as the inventory spells them.
-func wholeHours(d time.Duration) string {
-	if d%time.Hour == 0 {
-		return fmt.Sprintf("%dh", d/time.Hour)
-	}
-	return d.String()
 }

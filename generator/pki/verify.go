@@ -89,7 +89,7 @@ func ReissueReason(existing *x509.Certificate, root *x509.Certificate, want Inte
 	got := existing.NotAfter.Sub(existing.NotBefore)
 	wantLen := want.validity().Truncate(time.Second)
 	if got != wantLen && !(got < wantLen && existing.NotAfter.Equal(root.NotAfter)) {
-		return fmt.Sprintf("validity policy changed from %s to %s", hours(got), hours(wantLen))
+		return fmt.Sprintf("validity policy changed from %s to %s", Hours(got), Hours(wantLen))
 	}
 	if !now.Before(existing.NotAfter) {
 		return fmt.Sprintf("expired %s", existing.NotAfter.UTC().Format(time.DateOnly))
@@ -101,13 +101,14 @@ func ReissueReason(existing *x509.Certificate, root *x509.Certificate, want Inte
 			// churn. The root must be rotated; validate says so.
 			return ""
 		}
-		return fmt.Sprintf("expires %s, within renewBefore %s", existing.NotAfter.UTC().Format(time.DateOnly), hours(renewBefore))
+		return fmt.Sprintf("expires %s, within renewBefore %s", existing.NotAfter.UTC().Format(time.DateOnly), Hours(renewBefore))
 	}
 	return ""
 }
 
-// hours prints whole-hour durations as "720h" rather than "720h0m0s".
-func hours(d time.Duration) string {
+// Hours prints whole-hour durations as "720h" rather than "720h0m0s", as
+// the inventory spells them.
+func Hours(d time.Duration) string {
 	if d%time.Hour == 0 {
 		return fmt.Sprintf("%dh", d/time.Hour)
 	}
