@@ -260,7 +260,8 @@ type cacertsJob struct {
 	reencrypt  bool   // only the recipients changed
 	rebundle   bool   // only the trust bundle changed
 	req        pki.IntermediateRequest
-	until      time.Time // when the kept intermediate falls due for renewal
+	until      time.Time         // when the kept intermediate falls due for renewal
+	cert       *x509.Certificate // the prior intermediate, when readable
 }
 
 func (g *gen) cacertsPath(c *inventory.Cluster) string {
@@ -295,60 +296,87 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 // judgeCacerts decides what happens to one cluster's prior cacerts.
 func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 	m := g.inv.Mesh
-	c := j.cluster
-	{
-		prior, ok := g.opts.Prior[g.cacertsPath(c)]
-		if !ok {
-			j.reason = "new cluster"
-			return
-		}
-		var doc secretDoc
-		if err := yaml.Unmarshal(prior, &doc); err != nil {
-			j.reason = "existing file is unreadable"
-			return
-		}
-		cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
-		if err != nil {
-			j.reason = "existing certificate is unreadable"
-			return
-		}
-		j.until = cert.NotAfter.Add(-m.PKI.Intermediate.RenewBefore.Duration)
-		if cert.NotAfter.Equal(st.root.NotAfter) {
-			j.until = cert.NotAfter // capped by the root: nothing falls due before
-		}
-		if r := pki.ReissueReason(cert, st.root, j.req, m.PKI.Intermediate.RenewBefore.Duration, g.opts.Now); r != "" {
-			j.reason = r
-			return
-		}
-		md, err := sops.ReadMetadata(prior)
-		if err != nil {
-			j.reason = "existing file is not a SOPS file"
-			return
-		}
-		if doc.StringData["root-cert.pem"] != string(st.bundle) {
-			j.reason, j.rebundle = "trust bundle changed", true
-			return
-		}
-		if !slices.Equal(sortedCopy(md.Recipients), j.recipients) {
-			j.reason, j.reencrypt = "re-encrypted: "+recipientChange(md.Recipients, j.recipients), true
-			return
-		}
-		if len(g.opts.Identities) > 0 {
-			// With an identity at hand, a kept file must still decrypt: a
-			// tampered or corrupted secret is replaced, never carried on.
-			if _, err := sops.Decrypt(prior, g.opts.Identities); err != nil && !errors.Is(err, sops.ErrNoIdentity) {
-				j.reason = "existing file fails its integrity check (tampered or corrupted)"
-				return
-			}
-		}
-		j.keep = prior
+	prior, ok := g.opts.Prior[g.cacertsPath(j.cluster)]
+	if !ok {
+		j.reason = "new cluster"
+		return
 	}
+	cert, err := parseCertPEM(stringDataOf(prior, "ca-cert.pem"))
+	if err != nil {
+		j.reason = "existing certificate is unreadable"
+		return
+	}
+	j.cert = cert
+	j.until = cert.NotAfter.Add(-m.PKI.Intermediate.RenewBefore.Duration)
+	if cert.NotAfter.Equal(st.root.NotAfter) {
+		j.until = cert.NotAfter // capped by the root: nothing falls due before
+	}
+	if r := pki.ReissueReason(cert, st.root, j.req, m.PKI.Intermediate.RenewBefore.Duration, g.opts.Now); r != "" {
+		j.reason = r
+		return
+	}
+	md, err := sops.ReadMetadata(prior)
+	if err != nil {
+		j.reason = "existing file is not a SOPS file"
+		return
+	}
+	if string(stringDataOf(prior, "root-cert.pem")) != string(st.bundle) {
+		j.reason, j.rebundle = "trust bundle changed", true
+		return
+	}
+	if !slices.Equal(sortedCopy(md.Recipients), j.recipients) {
+		j.reason, j.reencrypt = "re-encrypted: "+recipientChange(md.Recipients, j.recipients), true
+		return
+	}
+	if len(g.opts.Identities) > 0 {
+		// With an identity at hand, a kept file must still decrypt: a
+		// tampered or corrupted secret is replaced, never carried on.
+		if _, err := sops.Decrypt(prior, g.opts.Identities); err != nil && !errors.Is(err, sops.ErrNoIdentity) {
+			j.reason = "existing file fails its integrity check (tampered or corrupted)"
+			return
+		}
+	}
+	j.keep = prior
+}
+
+// stringDataOf returns one plaintext stringData value of a secret file.
+// The files are meshgen's own, with certificates as literal blocks, so a
+// line scan finds the value without decoding the whole document (a large
+// fleet has hundreds); anything unexpected falls back to decoding.
+func stringDataOf(file []byte, key string) []byte {
+	head := key + ": |"
+	var out []byte
+	indent := -1
+	for rest := file; len(rest) > 0; {
+		var line []byte
+		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		trimmed := bytes.TrimLeft(line, " ")
+		depth := len(line) - len(trimmed)
+		switch {
+		case indent < 0:
+			if string(trimmed) == head {
+				indent = depth
+			}
+		case depth > indent && len(trimmed) > 0:
+			out = append(append(out, trimmed...), '\n')
+		default:
+			return out
+		}
+	}
+	if out == nil {
+		var doc secretDoc
+		if yaml.Unmarshal(file, &doc) == nil {
+			out = []byte(doc.StringData[key])
+		}
+	}
+	return out
 }
 
 // cacerts writes every cluster's cacerts secret, issuing in parallel what
 // must be issued.
 func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 	jobs := g.planCacerts(st)
+	g.expiry = map[string]time.Time{}
 	for _, j := range jobs {
 		if j.keep != nil && (g.tree.StableUntil.IsZero() || j.until.Before(g.tree.StableUntil)) {
 			g.tree.StableUntil = j.until
@@ -361,6 +389,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		switch {
 		case j.keep != nil:
 			out[j.cluster.Name] = j.keep
+			g.expiry[j.cluster.Name] = j.cert.NotAfter
 			continue
 		case j.reencrypt || j.rebundle:
 			if len(g.opts.Identities) == 0 {
@@ -388,6 +417,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 			return nil, err
 		}
 		out[j.cluster.Name] = data
+		g.expiry[j.cluster.Name] = j.cert.NotAfter // the same intermediate
 	}
 	if len(issue) > 0 {
 		root, err := st.rootKey(g.opts.Identities)
@@ -408,6 +438,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 				return nil, fmt.Errorf("cluster %q: encrypt cacerts: %w", j.cluster.Name, err)
 			}
 			out[j.cluster.Name] = data
+			g.expiry[j.cluster.Name] = cas[i].Cert.NotAfter
 		}
 	}
 	return out, nil

@@ -115,6 +115,8 @@ type gen struct {
 	seBytes map[*ServiceEntry][]byte
 	// needIdentity collects work that needs an identity none was given for.
 	needIdentity []string
+	// expiry is each cluster's intermediate NotAfter, for MESH.md.
+	expiry map[string]time.Time
 	// cacertsData is each cluster's encrypted cacerts file, by cluster.
 	cacertsData map[string][]byte
 	// remote holds each watching primary's remote secret files by path.

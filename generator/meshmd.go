@@ -1,15 +1,12 @@
 package generator
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/inventory"
 )
@@ -44,54 +41,11 @@ func (g *gen) meshMD() []byte {
 			}
 		}
 	}
-	// The certificates are public in the cacerts files; read them back
-	// rather than thread them through issuing, re-encryption and keeping.
-	notAfter := make([]time.Time, len(g.inv.Clusters))
-	parallel(len(notAfter), func(i int) {
-		if cert, err := parseCertPEM(caCertOf(g.cacertsData[g.inv.Clusters[i].Name])); err == nil {
-			notAfter[i] = cert.NotAfter.UTC()
-		}
-	})
 	expiry := map[string]time.Time{}
-	for i, t := range notAfter {
-		if !t.IsZero() {
-			expiry[g.inv.Clusters[i].Name] = t
-		}
+	for name, t := range g.expiry {
+		expiry[name] = t.UTC()
 	}
 	return renderMeshMD(g.inv, vips, expiry)
-}
-
-// caCertOf returns the ca-cert.pem of a cacerts file. The file is
-// meshgen's own, with the certificate as a literal block, so a line scan
-// finds it without decoding the whole document (a large fleet has hundreds);
-// anything unexpected falls back to decoding.
-func caCertOf(file []byte) []byte {
-	const key = "ca-cert.pem: |"
-	var out []byte
-	indent := -1
-	for rest := file; len(rest) > 0; {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		trimmed := bytes.TrimLeft(line, " ")
-		depth := len(line) - len(trimmed)
-		switch {
-		case indent < 0:
-			if string(trimmed) == key {
-				indent = depth
-			}
-		case depth > indent && len(trimmed) > 0:
-			out = append(append(out, trimmed...), '\n')
-		default:
-			return out
-		}
-	}
-	if out == nil {
-		var doc secretDoc
-		if yaml.Unmarshal(file, &doc) == nil {
-			out = []byte(doc.StringData["ca-cert.pem"])
-		}
-	}
-	return out
 }
 
 // meshEdge is one consumer → exporter edge: the hosts the consumer reaches

@@ -310,8 +310,8 @@ func compareSets(t *testing.T, what string, got, want []string) {
 
 func mapKeys[V any](m map[string]V) []string { return sortedKeys(m) }
 
-// TestCaCertOf checks the line scan of cacerts files against decoding them.
-func TestCaCertOf(t *testing.T) {
+// TestStringDataOf checks the line scan of cacerts files against decoding them.
+func TestStringDataOf(t *testing.T) {
 	sc := loadScenarios(t)[0]
 	tree, err := Generate(sc.inv, testOptions(withCredentials(t, sc.inv, nil)))
 	if err != nil {
@@ -323,9 +323,11 @@ func TestCaCertOf(t *testing.T) {
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			t.Fatal(err)
 		}
-		want := doc.StringData["ca-cert.pem"]
-		if got := string(caCertOf(data)); got != want || want == "" {
-			t.Errorf("%s: caCertOf gives %q, want %q", c.Name, got, want)
+		for _, key := range []string{"ca-cert.pem", "root-cert.pem", "cert-chain.pem"} {
+			want := doc.StringData[key]
+			if got := string(stringDataOf(data, key)); got != want || want == "" {
+				t.Errorf("%s: stringDataOf(%s) gives %q, want %q", c.Name, key, got, want)
+			}
 		}
 		// The scan itself, not the fallback, finds it.
 		if !bytes.Contains(data, []byte("    ca-cert.pem: |\n")) {
