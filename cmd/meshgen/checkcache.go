@@ -176,26 +176,19 @@ func (c *cli) cacheLookup(co common, ids []age.Identity) (*disk, bool) {
 	return d, true
 }
 
-// recordCheck remembers that the tree in s is current. Failures only cost
-// the next check its shortcut, so they are ignored.
-func (c *cli) recordCheck(co common, s *state, ids []age.Identity, trusted []string) {
+// recordCheck remembers that the tree in s, as read from disk and left
+// unchanged by this run, is current. Failures only cost the next check its
+// shortcut, so they are ignored.
+func (c *cli) recordCheck(co common, s *state) {
 	path := c.checkCachePath(co.out)
 	if path == "" || s.tree.StableUntil.IsZero() {
 		return
 	}
-	invData, err := readLimited(co.inventory, 1<<30)
+	in, err := inputsDigest(co, s.invData, s.trusted, s.ids)
 	if err != nil {
 		return
 	}
-	in, err := inputsDigest(co, invData, trusted, ids)
-	if err != nil {
-		return
-	}
-	d, err := readTree(co.out)
-	if err != nil {
-		return
-	}
-	data, err := json.Marshal(checkCacheEntry{Inputs: in, Tree: treeDigest(d), Until: s.tree.StableUntil, Files: trusted})
+	data, err := json.Marshal(checkCacheEntry{Inputs: in, Tree: treeDigest(s.disk), Until: s.tree.StableUntil, Files: s.trusted})
 	if err != nil {
 		return
 	}

@@ -49,15 +49,15 @@ func (c *cli) generate(args []string) int {
 			c.hintf("run 'meshgen generate -i %s -o %s' and commit the result", co.inventory, co.out)
 			return exitDrift
 		}
-		c.recordCheck(co, s, s.ids, s.trusted)
+		c.recordCheck(co, s)
 		return exitOK
 	}
 	if err := apply(co.out, changes); err != nil {
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad
 	}
-	if len(changes) == 0 {
-		c.recordCheck(co, s, s.ids, s.trusted)
+	if len(changes) == 0 && len(s.disk.stale) == 0 {
+		c.recordCheck(co, s) // nothing written: the tree read is the tree on disk
 	}
 	if changes = drift(changes); len(changes) > 0 {
 		var w, r int

@@ -61,13 +61,19 @@ const maxErrorsShown = 500
 // loadInventory reads, decodes and validates the inventory, printing every
 // finding. ok is false when the inventory is unusable.
 func (c *cli) loadInventory(file string) (*inventory.Inventory, bool) {
+	inv, _, ok := c.loadInventoryData(file)
+	return inv, ok
+}
+
+// loadInventoryData is loadInventory that also returns the file's bytes.
+func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool) {
 	data, err := readLimited(file, inventory.MaxSize)
 	if err != nil {
 		c.errorf("%v", err)
 		if errors.Is(err, os.ErrNotExist) {
 			c.hintf("pass the inventory with -i FILE; see inventory.example.yaml")
 		}
-		return nil, false
+		return nil, nil, false
 	}
 	inv, err := inventory.Load(file, data)
 	if err == nil {
@@ -94,9 +100,9 @@ func (c *cli) loadInventory(file string) (*inventory.Inventory, bool) {
 		} else {
 			c.errorf("%v", err)
 		}
-		return nil, false
+		return nil, nil, false
 	}
-	return inv, true
+	return inv, data, true
 }
 
 // readLimited reads a file of at most limit bytes without reading more.
@@ -122,6 +128,7 @@ type state struct {
 	inv     *inventory.Inventory
 	disk    *disk
 	tree    *generator.Tree
+	invData []byte // the inventory file's bytes
 	ids     []age.Identity
 	trusted []string // the trusted-root files read
 }
@@ -139,7 +146,7 @@ func (c *cli) compute(co common) (*state, int) {
 		d, err := readTree(co.out)
 		treeCh <- treeResult{d, err}
 	}()
-	inv, ok := c.loadInventory(co.inventory)
+	inv, invData, ok := c.loadInventoryData(co.inventory)
 	tr := <-treeCh
 	if !ok {
 		return nil, exitBad
@@ -222,5 +229,5 @@ func (c *cli) compute(co common) (*state, int) {
 		c.errorf("%v", err)
 		return nil, exitBad
 	}
-	return &state{inv: inv, disk: d, tree: tree, ids: ids, trusted: trusted}, exitOK
+	return &state{inv: inv, invData: invData, disk: d, tree: tree, ids: ids, trusted: trusted}, exitOK
 }
