@@ -3,16 +3,15 @@ package main
 import (
 	"fmt"
 	"os"
+
+	"golang.org/x/term"
 )
 
-// isTerminal reports whether stderr is a terminal, where progress is shown.
+// isTerminal reports whether stderr is a terminal, where progress is shown
+// (not a pipe, a file or /dev/null, as in hooks and CI).
 func (c *cli) isTerminal() bool {
 	f, ok := c.stderr.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // progress shows certificate work on the terminal, on one line.
