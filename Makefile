@@ -3,13 +3,20 @@
 BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test tools golden example bench check-example schema
+.PHONY: test tools golden example bench check-example schema routes-oracle
 
-# The full suite: the pinned real tools, then every test.
+# The full suite: the pinned real tools, then every test, then the route
+# oracle (the sim module: Istio's control plane on every generated tree).
+# CGO_ENABLED=0 matches the istioctl build, so both share one build of Istio.
 test: tools
 	go vet ./...
 	staticcheck ./...
 	go test ./...
+	cd sim && CGO_ENABLED=0 go vet ./... && CGO_ENABLED=0 go test ./...
+
+# Only the route oracle.
+routes-oracle:
+	cd sim && CGO_ENABLED=0 go test ./oracle -run TestRoutes -v
 
 tools:
 	bash .ci/tools.sh $(BIN)
