@@ -28,7 +28,7 @@ var commandTable = []commandSpec{
 		inventoryFlag, outputFlag, identityFlag,
 	}},
 	{name: "build", summary: "kustomize build of one overlay to stdout", args: "CLUSTER", flags: []flagSpec{
-		outputFlag,
+		inventoryFlag, outputFlag,
 	}},
 	{name: "credentials set", summary: "store a cluster's API credential, encrypted", args: "CLUSTER", flags: []flagSpec{
 		inventoryFlag, outputFlag,

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -24,12 +25,27 @@ func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
 		c.onFlagSet(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(c.stdout, "%s\n\nUsage:\n  meshgen %s [flags]\n\nFlags:\n%s", summary, name, fs.FlagUsages())
+		fmt.Fprintf(c.stdout, "%s\n\nUsage:\n  meshgen %s%s [flags]\n\nFlags:\n%s", summary, name, operands(name), fs.FlagUsages())
 		if examples != "" {
 			fmt.Fprintf(c.stdout, "\nExamples:\n%s", examples)
 		}
 	}
 	return fs
+}
+
+// operands are a command's positional arguments for its usage line, as
+// commandTable lists them.
+func operands(name string) string {
+	for _, cmd := range commandTable {
+		switch {
+		case cmd.name != name:
+		case len(cmd.choices) > 0:
+			return " " + strings.Join(cmd.choices, "|")
+		case cmd.args != "":
+			return " " + cmd.args
+		}
+	}
+	return ""
 }
 
 func (co *common) register(fs *pflag.FlagSet) {
@@ -44,7 +60,7 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) (status int, ok bool) {
 	fs.SetOutput(discard{})
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fs.Usage()
+		// pflag has already printed the usage (through fs.Usage).
 		return exitOK, false
 	}
 	if err != nil {
