@@ -15,6 +15,10 @@ type common struct {
 	identity  string
 	rootCert  string
 	rootKey   string
+	// preview: the command only compares (diff, generate --check), so
+	// secrets it cannot write without an identity are reported as pending
+	// rather than failing the run.
+	preview bool
 }
 
 func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {

@@ -166,6 +166,7 @@ func (c *cli) compute(co common) (*state, int) {
 		Now:        time.Now().UTC(),
 		Rand:       rand.Reader,
 		Identities: ids,
+		Preview:    co.preview,
 	}
 	var trusted []string
 	for i, f := range inv.Mesh.PKI.TrustedRoots {
