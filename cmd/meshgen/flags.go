@@ -15,6 +15,8 @@ type common struct {
 	identity  string
 	rootCert  string
 	rootKey   string
+	// allowTestKeys accepts the test-only recipients of testdata/age.
+	allowTestKeys bool
 	// preview: the command only compares (diff, generate --check), so
 	// secrets it cannot write without an identity are reported as pending
 	// rather than failing the run.
@@ -56,6 +58,15 @@ func (co *common) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file")
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
 	fs.StringVar(&co.identity, "identity", "", "age identity file, besides SOPS_AGE_KEY_FILE and SOPS_AGE_KEY; needed only to issue or re-encrypt secrets")
+	registerAllowTestKeys(fs, &co.allowTestKeys)
+}
+
+// registerAllowTestKeys defines --allow-test-keys, the opt-in of meshgen's
+// own examples and tests to the test-only recipients whose private keys
+// are published (inventory.TestOnlyRecipients). It is a flag, not an
+// inventory field, so that copying an example does not copy the opt-in.
+func registerAllowTestKeys(fs *pflag.FlagSet, v *bool) {
+	fs.BoolVar(v, "allow-test-keys", false, "accept the test-only age recipients whose private keys are published in meshgen's repository (testdata/age); only for meshgen's own examples and tests")
 }
 
 // parse parses flags; it returns ok=false with the exit status to use when
@@ -71,6 +82,9 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) (status int, ok bool) {
 		c.errorf("%s: %v", fs.Name(), err)
 		c.hintf("run 'meshgen %s --help' for usage", fs.Name())
 		return exitBad, false
+	}
+	if f := fs.Lookup("allow-test-keys"); f != nil {
+		c.allowTestKeys = f.Value.String() == "true"
 	}
 	return 0, true
 }

@@ -79,6 +79,19 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	if err == nil {
 		err = inv.Validate()
 	}
+	var testKeys inventory.ErrorList
+	if inv != nil && !c.allowTestKeys {
+		testKeys = inv.TestOnlyRecipientErrors()
+	}
+	if len(testKeys) > 0 {
+		var list inventory.ErrorList
+		switch {
+		case err == nil:
+			err = testKeys
+		case errors.As(err, &list):
+			err = list.Merge(testKeys)
+		}
+	}
 	if err != nil {
 		var list inventory.ErrorList
 		if errors.As(err, &list) {
@@ -99,6 +112,9 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 			c.errorf("%d %s in %s; nothing was written", len(list), noun, file)
 		} else {
 			c.errorf("%v", err)
+		}
+		if len(testKeys) > 0 {
+			c.hintf("create your own keys with age-keygen and put their public keys there (docs/quickstart.md); --allow-test-keys is only for meshgen's own examples and tests")
 		}
 		return nil, nil, false
 	}
