@@ -34,6 +34,8 @@ func TestScripts(t *testing.T) {
 			// for scripts that need one (env SOPS_AGE_KEY_FILE=$OPERATOR_KEY).
 			key, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
 			env.Setenv("OPERATOR_KEY", key)
+			// $CLUSTER_KEY: the test-only cluster identity.
+			env.Setenv("CLUSTER_KEY", filepath.Join(filepath.Dir(key), "test-only-cluster.agekey"))
 			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
