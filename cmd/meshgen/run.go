@@ -55,6 +55,10 @@ func importRoot(certFile, keyFile string) (*pki.CA, error) {
 	return pki.ImportRoot(cert, key)
 }
 
+// quickstartURL is where a user without an inventory learns to write one;
+// the hint names a URL because the user's fleet repository holds no docs.
+const quickstartURL = "https://github.com/meshgen/meshgen/blob/main/docs/quickstart.md"
+
 // maxErrorsShown bounds the inventory findings printed.
 const maxErrorsShown = 500
 
@@ -71,7 +75,7 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	if err != nil {
 		c.errorf("%v", err)
 		if errors.Is(err, os.ErrNotExist) {
-			c.hintf("pass the inventory with -i FILE; see inventory.example.yaml")
+			c.hintf("pass the inventory with -i FILE; to write one, see %s", quickstartURL)
 		}
 		return nil, nil, false
 	}
