@@ -99,3 +99,40 @@ func TestPreviewNewCluster(t *testing.T) {
 		t.Errorf("the new overlay does not list its cacerts")
 	}
 }
+
+// TestPreviewRemoteSecret: a remote secret to rewrite (the watched API
+// server moved) needs the stored credential, which only an operator can
+// read; the preview names it and keeps the prior file.
+func TestPreviewRemoteSecret(t *testing.T) {
+	for _, sc := range loadScenarios(t) {
+		ws := watchers(sc.inv)
+		if len(ws) == 0 {
+			continue
+		}
+		watched := sortedKeys(ws)[0]
+		first := mustGenerate(t, sc.inv, testOptions(withCredentials(t, sc.inv, nil)))
+		prior := first.Map()
+		for p, data := range withCredentials(t, sc.inv, nil) {
+			prior[p] = data
+		}
+		sc.inv.Cluster(watched).APIServer = "https://203.0.113.99:6443"
+		opts := pkiOptions(prior)
+		opts.Preview = true
+		preview := mustGenerate(t, sc.inv, opts)
+		for _, w := range ws[watched] {
+			p := StageDir(w, meshStage) + "/" + remoteSecretsDir + "/" + watched + ".sops.yaml"
+			want := `cluster "` + w + `": remote secret for ` + watched + ` must be written, which needs an operator's identity to read its stored credential`
+			if preview.Pending[p] != want {
+				t.Errorf("%s: Pending[%s] = %q, want %q", sc.file, p, preview.Pending[p], want)
+			}
+			if f := preview.Get(p); f == nil || !bytes.Equal(f.Data, prior[p]) {
+				t.Errorf("%s: %s: the preview does not keep the prior bytes", sc.file, p)
+			}
+		}
+		if len(preview.Pending) != len(ws[watched]) {
+			t.Errorf("%s: Pending = %v", sc.file, preview.Pending)
+		}
+		return
+	}
+	t.Fatal("no golden scenario with remote secrets")
+}
