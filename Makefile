@@ -28,10 +28,10 @@ golden:
 # Regenerate the checked-in example tree from inventory.example.yaml. The
 # example's secrets are encrypted to the test-only keys of testdata/age.
 example:
-	SOPS_AGE_KEY_FILE=testdata/age/test-only-operator.agekey go run ./cmd/meshgen generate -i inventory.example.yaml -o .
+	SOPS_AGE_KEY_FILE=testdata/age/test-only-operator.agekey go run ./cmd/meshgen generate --allow-test-keys -i inventory.example.yaml -o .
 
 check-example:
-	go run ./cmd/meshgen generate --check -i inventory.example.yaml -o .
+	go run ./cmd/meshgen generate --check --allow-test-keys -i inventory.example.yaml -o .
 
 # Benchmarks, then the fleet measured side by side with istioctl and
 # kustomize; docs/performance.md records a run.
