@@ -3,6 +3,7 @@ package oracle
 import (
 	"fmt"
 	"net"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,24 +186,39 @@ type workload struct {
 	clusterIP string
 }
 
+// allocate gives every synthetic pod (workloads, east-west gateways, the
+// calling clients) an address of its own, never one the inventory uses.
 func (w *world) allocate() {
-	n := 0
-	next := func(prefix string) string {
-		n++
-		return fmt.Sprintf("%s.%d.%d", prefix, n/250, n%250+1)
+	next := netip.MustParseAddr("10.128.0.0")
+	ip := func() string {
+		for {
+			next = next.Next()
+			if _, taken := w.owner[next.String()]; !taken && next.As4()[3] != 0 && next.As4()[3] != 255 {
+				return next.String()
+			}
+		}
 	}
+	clusterIP := netip.MustParseAddr("172.16.0.0")
 	for _, name := range w.order {
 		c := w.clusters[name]
-		for i := range w.inv.Services {
-			s := &w.inv.Services[i]
-			for _, e := range s.Clusters {
-				if e != name {
-					continue
-				}
-				wl := workload{svc: s, podIP: next(fmt.Sprintf("10.%d", c.index%200+1)), clusterIP: next(fmt.Sprintf("172.%d", 16+c.index%16))}
-				w.owner[wl.podIP] = owner{cluster: name, pod: true}
-				c.workloads = append(c.workloads, wl)
+		c.clientIP = ip()
+		w.owner[c.clientIP] = owner{cluster: name}
+		if c.gateway != nil {
+			c.gateway.podIP = ip()
+			w.owner[c.gateway.podIP] = owner{cluster: name, pod: true}
+		}
+	}
+	for i := range w.inv.Services {
+		s := &w.inv.Services[i]
+		for _, e := range s.Clusters {
+			c := w.clusters[e]
+			if c == nil {
+				continue
 			}
+			clusterIP = clusterIP.Next()
+			wl := workload{svc: s, podIP: ip(), clusterIP: clusterIP.String()}
+			w.owner[wl.podIP] = owner{cluster: e, pod: true}
+			c.workloads = append(c.workloads, wl)
 		}
 	}
 }
@@ -414,7 +430,7 @@ func (w *world) proxyView(s *xds.FakeDiscoveryServer, c *cluster, gw bool) *view
 		p.Labels = labels
 		p.Metadata.Labels = labels
 		p.Metadata.Namespace = clientNamespace
-		p.IPAddresses = []string{fmt.Sprintf("10.%d.254.1", c.index%200+1)}
+		p.IPAddresses = []string{c.clientIP}
 	}
 	p = s.SetupProxy(p)
 	v := &view{clusters: map[string]*clusterv3.Cluster{}, endpoints: map[string]*endpointv3.ClusterLoadAssignment{}}

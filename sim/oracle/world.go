@@ -35,6 +35,9 @@ type cluster struct {
 	// gateway is the east-west gateway the tree installs here, or nil.
 	gateway *gateway
 
+	// clientIP is the address of the simulated calling pod.
+	clientIP string
+
 	// workloads are the synthetic pods of the exported services that run here.
 	workloads []workload
 }
@@ -257,7 +260,6 @@ func (c *cluster) readGateway(t Tree, w *world) error {
 		g.ip = fmt.Sprintf("198.18.%d.%d", c.index/250, c.index%250+1)
 		w.resolve[g.address] = g.ip
 	}
-	g.podIP = fmt.Sprintf("10.%d.255.1", c.index+1)
 	w.owner[g.ip] = owner{cluster: c.name, gateway: true}
 	c.gateway = g
 	return nil
