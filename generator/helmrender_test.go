@@ -384,10 +384,11 @@ func (c *renderCache) do(key string, render func() ([]byte, error)) renderResult
 	return r
 }
 
-// checkRendered checks what Istio needs of a rendered release: the
-// east-west gateway's Service and pods carry the cluster's network (istiod
-// finds network gateways by that Service label), the selector the
-// cross-network Gateway uses, and port 15443.
+// checkRendered checks what Istio needs of a rendered release: istiod runs
+// with the cluster's name and network; the east-west gateway's Service and
+// pods carry the cluster's network (istiod finds network gateways by that
+// Service label), its pods ask for their network's view, carry the
+// selector the cross-network Gateway uses, and the Service has port 15443.
 func checkRendered(t *testing.T, what string, tr deliveryTree, cluster string, hr *fluxRelease, manifests []byte) {
 	t.Helper()
 	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(manifests), OmitReaderAnnotations: true}).Read()
@@ -399,14 +400,30 @@ func checkRendered(t *testing.T, what string, tr deliveryTree, cluster string, h
 		t.Errorf("%s: chart rendered no objects", what)
 		return
 	}
-	if hr.Spec.Chart.Spec.Chart != "gateway" {
-		return
-	}
 	c := tr.inv.Cluster(cluster)
 	if c == nil {
 		t.Errorf("%s: no cluster %q in the inventory", what, cluster)
 		return
 	}
+	switch hr.Spec.Chart.Spec.Chart {
+	case "istiod":
+		// The same cluster name and network as the IstioOperator path: a
+		// primary's istiod runs as CLUSTER_ID, a remote's injector values
+		// carry its clusterName.
+		if c.Role == inventory.RolePrimary {
+			wantEnv(t, what, string(manifests), "CLUSTER_ID", c.Name)
+		} else if !bytes.Contains(manifests, []byte(`"clusterName": "`+c.Name+`"`)) {
+			t.Errorf("%s: rendered remote values lack clusterName %s", what, c.Name)
+		}
+		if !bytes.Contains(manifests, []byte(`"network": "`+c.Network+`"`)) {
+			t.Errorf("%s: rendered values lack network %s", what, c.Network)
+		}
+		return
+	case "gateway":
+	default:
+		return
+	}
+	wantEnv(t, what, string(manifests), requestedNetworkViewEnvName, c.Network)
 	var svc, dep *kyaml.RNode
 	for _, n := range nodes {
 		switch n.GetKind() {
