@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshgen/meshgen/generator/internal/testtools"
 )
 
 // TestEastWestGatewayMatchesIstio compares every east-west gateway
@@ -17,10 +19,7 @@ import (
 // spec.tag (the pinned version) and metadata.namespace.
 func TestEastWestGatewayMatchesIstio(t *testing.T) {
 	script := filepath.Join(filepath.Dir(filepath.Dir(istioCharts(t))), "samples", "multicluster", "gen-eastwest-gateway.sh")
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash not found")
-	}
+	bash := testtools.Find(t, "bash")
 	n := 0
 	for _, tr := range deliveryTrees(t) {
 		for _, c := range tr.inv.Clusters {
