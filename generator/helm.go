@@ -15,12 +15,18 @@ type baseChartValues struct {
 	DefaultRevision string `json:"defaultRevision,omitempty"`
 }
 
-// gatewayChartValues are the values of Istio's gateway chart.
+// gatewayChartValues are the values of Istio's gateway chart, as Istio's
+// multicluster guides install the east-west gateway (--set
+// name=istio-eastwestgateway --set networkGateway=NET). From those the chart
+// writes every label Istio needs: app and istio (istio: eastwestgateway, the
+// name without "istio-") and, for networkGateway, topology.istio.io/network
+// on the Service and the pods. Setting any of them again under labels makes
+// the chart write the key twice, which Flux's post-renderer and kustomize
+// reject.
 type gatewayChartValues struct {
-	Name           string            `json:"name"`
-	Revision       string            `json:"revision,omitempty"`
-	NetworkGateway string            `json:"networkGateway"`
-	Labels         map[string]string `json:"labels"`
+	Name           string `json:"name"`
+	Revision       string `json:"revision,omitempty"`
+	NetworkGateway string `json:"networkGateway"`
 }
 
 func (g *gen) helmReleases(in install) []any {
@@ -48,11 +54,6 @@ func (g *gen) helmReleases(in install) []any {
 		Name:           EastWestGatewayName,
 		Revision:       in.revision,
 		NetworkGateway: in.network,
-		Labels: map[string]string{
-			"istio":      "eastwestgateway",
-			"app":        EastWestGatewayName,
-			NetworkLabel: in.network,
-		},
 	}
 	objs := []any{&repo, &base, &istiod}
 	if in.eastWest {
