@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // MeshMDPath is the reviewers' page at the output root: the topology as a
-// Mermaid diagram, then tables of clusters, networks and exported services.
+// Mermaid diagram, then tables of clusters, networks, exported services and
+// routes.
 const MeshMDPath = "MESH.md"
 
 // meshMDHeader is Header in Markdown: an HTML comment renders as nothing,
@@ -159,6 +161,7 @@ func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[s
 	b.WriteString("\n## Exported services\n\n")
 	if len(inv.Services) == 0 {
 		b.WriteString("None.\n")
+		writeRouteTable(&b, nil)
 		return []byte(b.String())
 	}
 	withVIP := m.AddressPool != ""
@@ -187,6 +190,7 @@ func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[s
 		cells = append(cells, strings.Join(ports, ", "), strings.Join(sortedCopy(s.Clusters), ", "), exportedTo(s))
 		row(&b, cells...)
 	}
+	writeRouteTable(&b, topology.Routes(inv))
 	return []byte(b.String())
 }
 

@@ -365,4 +365,3 @@ services:
 		t.Errorf("Routes depends on the inventory's order:\n%s\nvs\n%s", dump(got), dump(again))
 	}
 }
-

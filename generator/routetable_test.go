@@ -1,0 +1,94 @@
+package generator
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/meshgen/meshgen/generator/topology"
+)
+
+func TestCompareRoutes(t *testing.T) {
+	const host = "payments.shop.svc.cluster.local"
+	route := func(from string, eps ...topology.Endpoint) topology.Route {
+		return topology.Route{From: from, Service: "payments.shop", Host: host, Port: 9090, Protocol: "GRPC", MTLS: true, Endpoints: eps}
+	}
+	deny := func(from string) topology.Route {
+		return topology.Route{From: from, Service: "payments.shop", Host: host, Port: 9090, Protocol: "GRPC", Denied: true}
+	}
+	pods := func(c string) topology.Endpoint { return topology.Endpoint{Cluster: c} }
+	via := func(c, addr string) topology.Endpoint {
+		return topology.Endpoint{Cluster: c, Gateway: true, Address: addr, Port: 15443}
+	}
+	before := []topology.Route{
+		route("eu-1", pods("eu-1")),
+		route("eu-2", pods("eu-1")),
+		route("us-1", pods("us-1")),
+		route("us-2", via("eu-1", "203.0.113.10")),
+		deny("us-3"),
+	}
+	after := []topology.Route{
+		route("eu-1", pods("eu-1")),
+		route("us-1", via("eu-1", "203.0.113.10"), pods("us-1")),
+		deny("us-2"),
+		route("us-3", via("eu-1", "2001:db8::10")),
+		route("us-4", via("eu-1", "203.0.113.10")),
+	}
+	var got []string
+	for _, c := range CompareRoutes(before, after) {
+		got = append(got, c.String())
+		if (c.Before == nil) == (c.After == nil) && (c.Before == nil || c.Change == "") {
+			t.Errorf("%s: before %v, after %v", c, c.Before, c.After)
+		}
+	}
+	want := []string{
+		"payments.shop:9090 from eu-2: removed",
+		"payments.shop:9090 from us-1: now via eu-1 east-west gateway (203.0.113.10:15443)",
+		"payments.shop:9090 from us-2: now denied",
+		"payments.shop:9090 from us-3: now allowed: eu-1 via [2001:db8::10]:15443",
+		"payments.shop:9090 from us-4: added: eu-1 via 203.0.113.10:15443",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("changes:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	moved := route("eu-2", via("eu-1", "203.0.113.10"), pods("us-1"))
+	moved.Host, moved.Protocol, moved.MTLS = "payments.shop.global", "HTTP2", false
+	got = nil
+	for _, c := range CompareRoutes([]topology.Route{route("eu-2", pods("eu-1"), via("us-1", "203.0.113.30"))}, []topology.Route{moved}) {
+		got = append(got, c.String())
+	}
+	if w := "payments.shop:9090 from eu-2: host now payments.shop.global; protocol now HTTP2; mTLS now off; " +
+		"now via eu-1 east-west gateway (203.0.113.10:15443); now to us-1 pods directly"; len(got) != 1 || got[0] != w {
+		t.Errorf("changes: %q, want %q", got, w)
+	}
+	if c := CompareRoutes(after, after); len(c) != 0 {
+		t.Errorf("no change gives %v", c)
+	}
+}
+
+func TestParseRouteTableErrors(t *testing.T) {
+	const head = "## Clusters\n\n| cluster | network |\n|---|---|\n| a | n |\n| b | n |\n\n## Routes\n\n" +
+		"| from | host:port | protocol | endpoints | mTLS |\n|---|---|---|---|---|\n"
+	for _, tc := range []struct{ rows, want string }{
+		{"| a | x.y.svc.cluster.local | TCP | a pods | yes |\n", `MESH.md:12: "x.y.svc.cluster.local" is not host:port`},
+		{"| a | x.y.svc.cluster.local:80 | TCP | a pods |\n", "MESH.md:12: a route row has 5 cells, this one 4"},
+		{"| a | x.y.svc.cluster.local:80 | TCP | a pod | yes |\n", `MESH.md:12: endpoint "a pod" is neither "CLUSTER pods" nor "CLUSTER via ADDRESS:PORT"`},
+		{"| a | x.y.svc.cluster.local:80 | TCP | b via 10.0.0.1 | yes |\n", `MESH.md:12: endpoint "b via 10.0.0.1" is neither "CLUSTER pods" nor "CLUSTER via ADDRESS:PORT"`},
+		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | maybe |\n", `MESH.md:12: mTLS "maybe" is neither yes nor no`},
+		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n", "MESH.md:13: a second route from a to x.y.svc.cluster.local:80"},
+		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| 2 other clusters | x.y.svc.cluster.local:80 | TCP | denied (exportTo) | — |\n", "MESH.md:13: 2 other clusters are denied, but the page lists 1"},
+		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| a, b | x.y.svc.cluster.local:80 | TCP | denied (exportTo) | — |\n", "MESH.md:13: a second route from a to x.y.svc.cluster.local:80"},
+	} {
+		_, _, err := ParseRouteTable([]byte(head + tc.rows))
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("%q: error %v, want %s", tc.rows, err, tc.want)
+		}
+	}
+	rs, found, err := ParseRouteTable([]byte(head + "| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| 1 other clusters | x.y.svc.cluster.local:80 | TCP | denied (exportTo) | — |\n"))
+	if err != nil || !found || len(rs) != 2 || rs[1].From != "b" || !rs[1].Denied {
+		t.Errorf("counted denied callers: %+v, %v, %v", rs, found, err)
+	}
+	if _, found, err := ParseRouteTable([]byte("# Mesh\n\n## Clusters\n")); found || err != nil {
+		t.Errorf("a page without routes: found %v, %v", found, err)
+	}
+}
