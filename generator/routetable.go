@@ -321,7 +321,10 @@ func (c RouteChange) String() string {
 }
 
 // CompareRoutes lists the routes that differ between before and after
-// (each sorted as topology.Routes sorts), in that order.
+// (each sorted as topology.Routes sorts), in that order. A denied route
+// that appears or disappears with its service or cluster is no change for
+// anyone and is left out (MESH.md's diff still shows it); a route that
+// turns denied, or stops being, is one.
 func CompareRoutes(before, after []topology.Route) []RouteChange {
 	type key struct {
 		service string
@@ -339,7 +342,7 @@ func CompareRoutes(before, after []topology.Route) []RouteChange {
 		k := key{a.Service, a.Port, a.From}
 		b, ok := old[k]
 		delete(old, k)
-		if ok && routesEqual(*b, *a) {
+		if ok && routesEqual(*b, *a) || !ok && a.Denied {
 			continue
 		}
 		ch := RouteChange{Service: a.Service, Port: a.Port, From: a.From, Before: b, After: a}
@@ -351,6 +354,9 @@ func CompareRoutes(before, after []topology.Route) []RouteChange {
 		out = append(out, ch)
 	}
 	for _, b := range old {
+		if b.Denied {
+			continue
+		}
 		out = append(out, RouteChange{Service: b.Service, Port: b.Port, From: b.From, Change: "removed", Before: b})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

@@ -25,6 +25,7 @@ func TestCompareRoutes(t *testing.T) {
 		route("us-1", pods("us-1")),
 		route("us-2", via("eu-1", "203.0.113.10")),
 		deny("us-3"),
+		deny("us-9"),
 	}
 	after := []topology.Route{
 		route("eu-1", pods("eu-1")),
@@ -32,6 +33,7 @@ func TestCompareRoutes(t *testing.T) {
 		deny("us-2"),
 		route("us-3", via("eu-1", "2001:db8::10")),
 		route("us-4", via("eu-1", "203.0.113.10")),
+		deny("us-5"),
 	}
 	var got []string
 	for _, c := range CompareRoutes(before, after) {
