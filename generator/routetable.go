@@ -4,11 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"iter"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
@@ -79,39 +82,104 @@ func HostPort(r topology.Route) string {
 // writeRouteTable writes MESH.md's route section: one row per allowed
 // route, in the order of topology.Routes, and after the allowed rows of a
 // host and port one row for its denied callers.
-func writeRouteTable(b *strings.Builder, routes []topology.Route) {
+func writeRouteTable(b *strings.Builder, routes iter.Seq[topology.Route]) {
 	b.WriteString("\n" + routesHeading + "\n\n")
-	if len(routes) == 0 {
+	var (
+		any        bool
+		group      topology.Route // the host and port being written
+		deniedFrom []string       // its denied callers so far
+	)
+	flush := func() {
+		if len(deniedFrom) == 0 {
+			return
+		}
+		from := strings.Join(deniedFrom, ", ")
+		if len(deniedFrom) > maxDeniedNamed {
+			from = fmt.Sprintf("%d other clusters", len(deniedFrom))
+		}
+		row(b, from, HostPort(group), group.Protocol, DeniedText, "—")
+		deniedFrom = deniedFrom[:0]
+	}
+	for r := range routes {
+		if !any {
+			any = true
+			b.WriteString("What the workloads of each cluster get when they call each port of each exported service: ")
+			b.WriteString("the serving clusters' pods directly, or through a cluster's east-west gateway. ")
+			b.WriteString("`meshgen routes` prints the same table; `meshgen diff` summarises its changes.\n\n")
+			b.WriteString(routeTableHeader)
+		} else if r.Service != group.Service || r.Port != group.Port {
+			flush()
+		}
+		group = r
+		if r.Denied {
+			deniedFrom = append(deniedFrom, r.From)
+			continue
+		}
+		writeRouteRow(b, r)
+	}
+	flush()
+	if !any {
 		b.WriteString("None.\n")
-		return
 	}
-	b.WriteString("What the workloads of each cluster get when they call each port of each exported service: ")
-	b.WriteString("the serving clusters' pods directly, or through a cluster's east-west gateway. ")
-	b.WriteString("`meshgen routes` prints the same table; `meshgen diff` summarises its changes.\n\n")
-	b.WriteString(routeTableHeader)
-	for i := 0; i < len(routes); {
-		j := i
-		for j < len(routes) && routes[j].Service == routes[i].Service && routes[j].Port == routes[i].Port {
-			j++
+}
+
+// routeTableSize estimates the bytes of the route table, so that a large
+// fleet's MESH.md is written into one buffer instead of doubling one.
+func routeTableSize(inv *inventory.Inventory) int {
+	const perRow = 100
+	n := 0
+	for i := range inv.Services {
+		s := &inv.Services[i]
+		callers := len(inv.Clusters)
+		if s.ExportTo != nil {
+			callers = len(s.ExportTo) + len(s.Clusters) + 1
 		}
-		var deniedFrom []string
-		for _, r := range routes[i:j] {
-			if r.Denied {
-				deniedFrom = append(deniedFrom, r.From)
-				continue
-			}
-			row(b, r.From, HostPort(r), r.Protocol, EndpointsText(r), MTLSText(r))
-		}
-		if len(deniedFrom) > 0 {
-			from := strings.Join(deniedFrom, ", ")
-			if len(deniedFrom) > maxDeniedNamed {
-				from = fmt.Sprintf("%d other clusters", len(deniedFrom))
-			}
-			r := routes[i]
-			row(b, from, HostPort(r), r.Protocol, DeniedText, "—")
-		}
-		i = j
+		n += len(s.Ports) * callers * perRow
 	}
+	return n
+}
+
+// writeRouteRow is row(b, r.From, HostPort(r), r.Protocol,
+// EndpointsText(r), MTLSText(r)) for an allowed route, without the strings
+// in between: a large fleet has 50,000 such rows. Every value is a
+// validated name, address or protocol, with nothing to escape.
+func writeRouteRow(b *strings.Builder, r topology.Route) {
+	var num [10]byte
+	b.WriteString("| ")
+	b.WriteString(r.From)
+	b.WriteString(" | ")
+	b.WriteString(r.Host)
+	b.WriteByte(':')
+	b.Write(strconv.AppendUint(num[:0], uint64(r.Port), 10))
+	b.WriteString(" | ")
+	b.WriteString(r.Protocol)
+	b.WriteString(" | ")
+	if len(r.Endpoints) == 0 {
+		b.WriteString(NoneText)
+	}
+	for i, e := range r.Endpoints {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(e.Cluster)
+		if !e.Gateway {
+			b.WriteString(" pods")
+			continue
+		}
+		b.WriteString(" via ")
+		if strings.IndexByte(e.Address, ':') >= 0 { // IPv6, as net.JoinHostPort
+			b.WriteByte('[')
+			b.WriteString(e.Address)
+			b.WriteByte(']')
+		} else {
+			b.WriteString(e.Address)
+		}
+		b.WriteByte(':')
+		b.Write(strconv.AppendUint(num[:0], uint64(e.Port), 10))
+	}
+	b.WriteString(" | ")
+	b.WriteString(MTLSText(r))
+	b.WriteString(" |\n")
 }
 
 // ParseRouteTable reads the routes back from a MESH.md that meshgen wrote.
@@ -120,21 +188,87 @@ func writeRouteTable(b *strings.Builder, routes []topology.Route) {
 // them. Any row it does not understand is an error with its line number: the
 // file is meshgen's own, so a surprise means it was edited by hand.
 func ParseRouteTable(md []byte) (routes []topology.Route, found bool, err error) {
-	var clusters []string
-	section := ""
-	n := 0
-	type key struct {
-		service string
-		port    uint32
+	page, err := readRoutePage(md)
+	if err != nil {
+		return nil, page.found, err
 	}
-	listed := map[key]map[string]bool{}
-	type deniedRow struct {
-		line  int
-		proto topology.Route // host, port, protocol
-		from  []string       // nil: count other clusters
-		count int
+	for _, key := range page.keys {
+		rs, err := page.routes(key)
+		if err != nil {
+			return nil, true, err
+		}
+		routes = append(routes, rs...)
 	}
-	var denied []deniedRow
+	if !sort.SliceIsSorted(routes, func(i, j int) bool { return routeLess(routes[i], routes[j]) }) {
+		sortRoutes(routes) // rows reordered by hand
+	}
+	return routes, page.found, nil
+}
+
+// CompareRouteTables is CompareRoutes of the route tables of two MESH.md
+// pages. It parses only the rows of the hosts and ports whose rows differ:
+// a large fleet's table holds a million routes, and a change touches few.
+// found is false when before has no route table.
+func CompareRouteTables(before, after []byte) (changes []RouteChange, found bool, err error) {
+	old, err := readRoutePage(before)
+	if err != nil || !old.found {
+		return nil, old.found, err
+	}
+	cur, err := readRoutePage(after)
+	if err != nil {
+		return nil, true, err
+	}
+	keys := append([]string(nil), old.keys...)
+	for _, k := range cur.keys {
+		if _, ok := old.groups[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	for _, k := range keys {
+		if slices.Equal(old.groups[k].rows, cur.groups[k].rows) {
+			continue
+		}
+		b, err := old.routes(k)
+		if err != nil {
+			return nil, true, err
+		}
+		a, err := cur.routes(k)
+		if err != nil {
+			return nil, true, err
+		}
+		changes = append(changes, CompareRoutes(b, a)...)
+	}
+	sort.SliceStable(changes, func(i, j int) bool {
+		a, b := changes[i], changes[j]
+		if a.Service != b.Service {
+			return a.Service < b.Service
+		}
+		if a.Port != b.Port {
+			return a.Port < b.Port
+		}
+		return a.From < b.From
+	})
+	return changes, true, nil
+}
+
+// routePage is the route table of a MESH.md, split into the rows of each
+// host and port, not yet parsed.
+type routePage struct {
+	found    bool
+	clusters []string              // the page's cluster table
+	keys     []string              // <name>.<namespace>:port, in the page's order
+	groups   map[string]routeGroup // by <name>.<namespace>:port
+}
+
+// routeGroup is the rows of one host and port, with their line numbers.
+type routeGroup struct {
+	rows  []string
+	lines []int
+}
+
+func readRoutePage(md []byte) (*routePage, error) {
+	page := &routePage{groups: map[string]routeGroup{}}
+	section, group, n := "", "", 0
 	sc := bufio.NewScanner(bytes.NewReader(md))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	for sc.Scan() {
@@ -142,83 +276,105 @@ func ParseRouteTable(md []byte) (routes []topology.Route, found bool, err error)
 		line := sc.Text()
 		if strings.HasPrefix(line, "## ") {
 			section = line
-			if line == routesHeading {
-				found = true
-			}
+			page.found = page.found || line == routesHeading
 			continue
 		}
 		if !strings.HasPrefix(line, "| ") {
 			continue
 		}
-		cells := splitRow(line)
 		switch section {
 		case "## Clusters":
-			if len(cells) > 0 && cells[0] != "cluster" {
-				clusters = append(clusters, cells[0])
+			if c, _, _ := strings.Cut(strings.TrimPrefix(line, "| "), " |"); c != "cluster" {
+				page.clusters = append(page.clusters, c)
 			}
 		case routesHeading:
-			if len(cells) == 5 && cells[0] == "from" && cells[1] == "host:port" {
+			cells := splitRow(line)
+			if len(cells) != 5 {
+				return page, fmt.Errorf("%s:%d: a route row has 5 cells, this one %d", MeshMDPath, n, len(cells))
+			}
+			if cells[0] == "from" && cells[1] == "host:port" {
 				continue // the header
 			}
-			if len(cells) != 5 {
-				return nil, found, fmt.Errorf("%s:%d: a route row has 5 cells, this one %d", MeshMDPath, n, len(cells))
+			// Rows are grouped by service and port, not host:port: a change
+			// of discovery mode changes every host, and is one change per
+			// route, not a removal and an addition.
+			key := groupKey(cells[1])
+			g, seen := page.groups[key]
+			if seen && key != group {
+				return page, fmt.Errorf("%s:%d: the rows of %s are not together", MeshMDPath, n, cells[1])
 			}
-			r, err := parseRouteCells(cells)
-			if err != nil {
-				return nil, found, fmt.Errorf("%s:%d: %v", MeshMDPath, n, err)
+			if !seen {
+				page.keys = append(page.keys, key)
 			}
-			k := key{r.Service, r.Port}
-			if listed[k] == nil {
-				listed[k] = map[string]bool{}
-			}
-			if cells[3] == DeniedText {
-				d := deniedRow{line: n, proto: r}
-				if c, ok := strings.CutSuffix(cells[0], " other clusters"); ok {
-					if d.count, err = strconv.Atoi(c); err != nil {
-						return nil, found, fmt.Errorf("%s:%d: %q is neither cluster names nor a count of other clusters", MeshMDPath, n, cells[0])
-					}
-				} else {
-					d.from = strings.Split(cells[0], ", ")
-				}
-				denied = append(denied, d)
-				continue
-			}
-			r.From = cells[0]
-			if listed[k][r.From] {
-				return nil, found, fmt.Errorf("%s:%d: a second route from %s to %s", MeshMDPath, n, r.From, cells[1])
-			}
-			listed[k][r.From] = true
-			routes = append(routes, r)
+			group = key
+			g.rows, g.lines = append(g.rows, line), append(g.lines, n)
+			page.groups[key] = g
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, found, fmt.Errorf("%s: %v", MeshMDPath, err)
+		return page, fmt.Errorf("%s: %v", MeshMDPath, err)
 	}
-	for _, d := range denied {
-		k := key{d.proto.Service, d.proto.Port}
-		from := d.from
-		if from == nil {
-			for _, c := range clusters {
-				if !listed[k][c] {
-					from = append(from, c)
+	return page, nil
+}
+
+// groupKey is <name>.<namespace>:port of a host:port cell; a cell that is
+// not host:port is its own key (parsing its rows reports it).
+func groupKey(hostPort string) string {
+	i := strings.LastIndexByte(hostPort, ':')
+	if i < 0 {
+		return hostPort
+	}
+	labels := strings.SplitN(hostPort[:i], ".", 3)
+	if len(labels) < 3 {
+		return hostPort
+	}
+	return labels[0] + "." + labels[1] + hostPort[i:]
+}
+
+// routes parses the rows of one host and port (none when the page has no
+// such rows), sorted by caller.
+func (p *routePage) routes(key string) ([]topology.Route, error) {
+	g := p.groups[key]
+	callers := map[string]bool{}
+	var out []topology.Route
+	for i, line := range g.rows {
+		n := g.lines[i]
+		cells := splitRow(line)
+		r, err := parseRouteCells(cells)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", MeshMDPath, n, err)
+		}
+		from := []string{cells[0]}
+		if r.Denied {
+			if c, ok := strings.CutSuffix(cells[0], " other clusters"); ok {
+				count, err := strconv.Atoi(c)
+				if err != nil {
+					return nil, fmt.Errorf("%s:%d: %q is neither cluster names nor a count of other clusters", MeshMDPath, n, cells[0])
 				}
-			}
-			if len(from) != d.count {
-				return nil, found, fmt.Errorf("%s:%d: %d other clusters are denied, but the page lists %d", MeshMDPath, d.line, d.count, len(from))
+				from = from[:0]
+				for _, cl := range p.clusters {
+					if !callers[cl] {
+						from = append(from, cl)
+					}
+				}
+				if len(from) != count {
+					return nil, fmt.Errorf("%s:%d: %d other clusters are denied, but the page lists %d", MeshMDPath, n, count, len(from))
+				}
+			} else {
+				from = strings.Split(cells[0], ", ")
 			}
 		}
 		for _, c := range from {
-			if listed[k][c] {
-				return nil, found, fmt.Errorf("%s:%d: a second route from %s to %s", MeshMDPath, d.line, c, HostPort(d.proto))
+			if callers[c] {
+				return nil, fmt.Errorf("%s:%d: a second route from %s to %s", MeshMDPath, n, c, cells[1])
 			}
-			listed[k][c] = true
-			r := d.proto
-			r.From, r.Denied, r.MTLS, r.Endpoints = c, true, false, nil
-			routes = append(routes, r)
+			callers[c] = true
+			r.From = c
+			out = append(out, r)
 		}
 	}
-	sortRoutes(routes)
-	return routes, found, nil
+	sort.Slice(out, func(i, j int) bool { return out[i].From < out[j].From })
+	return out, nil
 }
 
 // splitRow splits a Markdown table row written by row into its cells.
@@ -288,17 +444,24 @@ func parseEndpoint(text string) (topology.Endpoint, error) {
 
 // sortRoutes sorts routes as topology.Routes does: by Service, Port, From.
 func sortRoutes(rs []topology.Route) {
-	sort.Slice(rs, func(i, j int) bool {
-		a, b := rs[i], rs[j]
-		if a.Service != b.Service {
-			return a.Service < b.Service
-		}
-		if a.Port != b.Port {
-			return a.Port < b.Port
-		}
-		return a.From < b.From
-	})
+	sort.Slice(rs, func(i, j int) bool { return routeLess(rs[i], rs[j]) })
 }
+
+// routeCompare orders routes as topology.Routes does.
+func routeCompare(a, b *topology.Route) int {
+	if c := strings.Compare(a.Service, b.Service); c != 0 {
+		return c
+	}
+	if a.Port != b.Port {
+		if a.Port < b.Port {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a.From, b.From)
+}
+
+func routeLess(a, b topology.Route) bool { return routeCompare(&a, &b) < 0 }
 
 // RouteChange is one route that differs between two trees, for `meshgen
 // diff`. Its JSON field names are a stable interface.
@@ -326,49 +489,39 @@ func (c RouteChange) String() string {
 // anyone and is left out (MESH.md's diff still shows it); a route that
 // turns denied, or stops being, is one.
 func CompareRoutes(before, after []topology.Route) []RouteChange {
-	type key struct {
-		service string
-		port    uint32
-		from    string
-	}
-	old := make(map[key]*topology.Route, len(before))
-	for i := range before {
-		r := &before[i]
-		old[key{r.Service, r.Port, r.From}] = r
-	}
 	var out []RouteChange
-	for i := range after {
-		a := &after[i]
-		k := key{a.Service, a.Port, a.From}
-		b, ok := old[k]
-		delete(old, k)
-		if ok && routesEqual(*b, *a) || !ok && a.Denied {
-			continue
+	i, j := 0, 0
+	for i < len(before) || j < len(after) {
+		c := 0
+		switch {
+		case i == len(before):
+			c = 1
+		case j == len(after):
+			c = -1
+		default:
+			c = routeCompare(&before[i], &after[j])
 		}
-		ch := RouteChange{Service: a.Service, Port: a.Port, From: a.From, Before: b, After: a}
-		if !ok {
-			ch.Change = "added: " + EndpointsText(*a)
-		} else {
-			ch.Change = describeChange(*b, *a)
+		switch {
+		case c < 0: // only before
+			b := &before[i]
+			i++
+			if !b.Denied {
+				out = append(out, RouteChange{Service: b.Service, Port: b.Port, From: b.From, Change: "removed", Before: b})
+			}
+		case c > 0: // only after
+			a := &after[j]
+			j++
+			if !a.Denied {
+				out = append(out, RouteChange{Service: a.Service, Port: a.Port, From: a.From, Change: "added: " + EndpointsText(*a), After: a})
+			}
+		default:
+			b, a := &before[i], &after[j]
+			i, j = i+1, j+1
+			if !routesEqual(*b, *a) {
+				out = append(out, RouteChange{Service: a.Service, Port: a.Port, From: a.From, Change: describeChange(*b, *a), Before: b, After: a})
+			}
 		}
-		out = append(out, ch)
 	}
-	for _, b := range old {
-		if b.Denied {
-			continue
-		}
-		out = append(out, RouteChange{Service: b.Service, Port: b.Port, From: b.From, Change: "removed", Before: b})
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i], out[j]
-		if a.Service != b.Service {
-			return a.Service < b.Service
-		}
-		if a.Port != b.Port {
-			return a.Port < b.Port
-		}
-		return a.From < b.From
-	})
 	return out
 }
 

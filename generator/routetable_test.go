@@ -80,6 +80,7 @@ func TestParseRouteTableErrors(t *testing.T) {
 		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n", "MESH.md:13: a second route from a to x.y.svc.cluster.local:80"},
 		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| 2 other clusters | x.y.svc.cluster.local:80 | TCP | denied (exportTo) | — |\n", "MESH.md:13: 2 other clusters are denied, but the page lists 1"},
 		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| a, b | x.y.svc.cluster.local:80 | TCP | denied (exportTo) | — |\n", "MESH.md:13: a second route from a to x.y.svc.cluster.local:80"},
+		{"| a | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n| a | x.y.svc.cluster.local:81 | TCP | a pods | yes |\n| b | x.y.svc.cluster.local:80 | TCP | a pods | yes |\n", "MESH.md:14: the rows of x.y.svc.cluster.local:80 are not together"},
 	} {
 		_, _, err := ParseRouteTable([]byte(head + tc.rows))
 		if err == nil || err.Error() != tc.want {
@@ -92,5 +93,79 @@ func TestParseRouteTableErrors(t *testing.T) {
 	}
 	if _, found, err := ParseRouteTable([]byte("# Mesh\n\n## Clusters\n")); found || err != nil {
 		t.Errorf("a page without routes: found %v, %v", found, err)
+	}
+}
+
+// TestCompareRouteTables checks, for every pair of golden scenarios (as
+// if one inventory were edited into the other), that comparing their
+// MESH.md tables gives exactly the changes of their routes, though it
+// parses only the rows that differ.
+func TestCompareRouteTables(t *testing.T) {
+	scs := loadScenarios(t)
+	pages := make([][]byte, len(scs))
+	for i, sc := range scs {
+		pages[i] = renderMeshMD(sc.inv, nil, nil)
+	}
+	pairs := 0
+	for i, a := range scs {
+		for j, b := range scs {
+			got, found, err := CompareRouteTables(pages[i], pages[j])
+			if err != nil || !found {
+				t.Fatalf("%s → %s: found %v, %v", a.file, b.file, found, err)
+			}
+			want := CompareRoutes(topology.Routes(a.inv), topology.Routes(b.inv))
+			if len(got) != len(want) {
+				t.Errorf("%s → %s: %d changes, want %d", a.file, b.file, len(got), len(want))
+				continue
+			}
+			for k := range want {
+				if got[k].String() != want[k].String() {
+					t.Errorf("%s → %s: change %d is %q, want %q", a.file, b.file, k, got[k], want[k])
+				}
+			}
+			if len(want) > 0 {
+				pairs++
+			}
+		}
+	}
+	if pairs < 50 {
+		t.Errorf("only %d pairs of scenarios differ in their routes", pairs)
+	}
+	// A discovery mode change is a host change of each route, not a removal
+	// and an addition.
+	rs := -1
+	for i, sc := range scs {
+		if strings.HasSuffix(sc.file, "/mixed-helm.txtar") {
+			rs = i
+		}
+	}
+	inv := *scs[rs].inv
+	inv.Mesh.Discovery = "service-entries"
+	other := renderMeshMD(&inv, nil, nil)
+	got, _, err := CompareRouteTables(pages[rs], other)
+	if err != nil || len(got) == 0 {
+		t.Fatalf("mode change: %v, %v", got, err)
+	}
+	for _, c := range got {
+		if c.Before == nil || c.After == nil || !strings.HasPrefix(c.Change, "host now "+c.Service+".global") {
+			t.Errorf("mode change: %s", c)
+		}
+	}
+}
+
+// TestWriteRouteRow checks the fast row writer against the cell functions
+// `meshgen routes` uses.
+func TestWriteRouteRow(t *testing.T) {
+	for _, r := range []topology.Route{
+		{From: "a", Host: "x.y.global", Port: 80, Protocol: "HTTP", MTLS: true},
+		{From: "a", Host: "x.y.svc.cluster.local", Port: 65535, Protocol: "TCP", MTLS: false,
+			Endpoints: []topology.Endpoint{{Cluster: "a"}, {Cluster: "b", Gateway: true, Address: "2001:db8::1", Port: 15443}, {Cluster: "c", Gateway: true, Address: "ew.example.net", Port: 1}}},
+	} {
+		var got, want strings.Builder
+		writeRouteRow(&got, r)
+		row(&want, r.From, HostPort(r), r.Protocol, EndpointsText(r), MTLSText(r))
+		if got.String() != want.String() {
+			t.Errorf("writeRouteRow: %q, want %q", got.String(), want.String())
+		}
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/meshgen/meshgen/generator"
-	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // diffFormats are the values of diff --format.
@@ -90,7 +89,11 @@ func (c *cli) routeChanges(s *state) []generator.RouteChange {
 		}
 		return out
 	}
-	before, found, err := generator.ParseRouteTable(prior)
+	var after []byte
+	if f := s.tree.Get(generator.MeshMDPath); f != nil {
+		after = f.Data
+	}
+	changes, found, err := generator.CompareRouteTables(prior, after)
 	if err != nil {
 		c.errorf("route changes are not summarised: %v", err)
 		c.hintf("%s is generated; 'meshgen generate' rewrites it", generator.MeshMDPath)
@@ -100,14 +103,7 @@ func (c *cli) routeChanges(s *state) []generator.RouteChange {
 		c.errorf("the %s on disk has no route table (an older meshgen wrote it): route changes are not summarised", generator.MeshMDPath)
 		return out
 	}
-	var after []topology.Route
-	if f := s.tree.Get(generator.MeshMDPath); f != nil {
-		if after, _, err = generator.ParseRouteTable(f.Data); err != nil {
-			c.errorf("route changes are not summarised: %v", err)
-			return out
-		}
-	}
-	return append(out, generator.CompareRoutes(before, after)...)
+	return append(out, changes...)
 }
 
 // fileDiff is the unified diff of one change, encrypted values redacted.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -259,6 +260,15 @@ func TestRoutesGoldenScenarios(t *testing.T) {
 		}
 		inv := load(t, string(arch.Files[0].Data))
 		routes := Routes(inv)
+		if all := slices.Collect(AllRoutes(inv)); len(all) != len(routes) || len(all) > 0 && !reflect.DeepEqual(all, routes) {
+			t.Errorf("%s: AllRoutes yields other routes than Routes", p)
+		}
+		for r := range AllRoutes(inv) {
+			if !reflect.DeepEqual(r, routes[0]) {
+				t.Errorf("%s: AllRoutes starts with %+v, Routes with %+v", p, r, routes[0])
+			}
+			break // and AllRoutes stops
+		}
 		n := 0
 		for _, s := range inv.Services {
 			n += len(s.Ports) * len(inv.Clusters)
