@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"strings"
-	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/topology"
@@ -44,56 +47,123 @@ func (c *cli) routes(args []string) int {
 	if !ok {
 		return exitBad
 	}
-	routes := topology.Routes(in)
 	clusters, hosts := map[string]bool{}, map[string]bool{}
 	for _, cl := range in.Clusters {
 		clusters[cl.Name] = true
-	}
-	for _, r := range routes {
-		hosts[r.Host], hosts[r.Service] = true, true
 	}
 	if from != "" && !clusters[from] {
 		c.errorf("routes: unknown --from %q (known: %s)", from, knownList(clusters, nil))
 		return exitBad
 	}
-	if host != "" && !hosts[host] {
-		// Name the hosts callers use, not both spellings of each.
-		c.errorf("routes: unknown --host %q (known: %s)", host, knownList(hosts, func(h string) bool { return strings.Count(h, ".") > 1 }))
-		return exitBad
-	}
-	shown := routes[:0:0]
-	for _, r := range routes {
-		if (from == "" || r.From == from) && (host == "" || r.Host == host || r.Service == host) {
-			shown = append(shown, r)
+	if host != "" {
+		// One route per service is enough to learn its host.
+		for _, s := range in.Services {
+			hosts[s.Name+"."+s.Namespace] = true
 		}
-	}
-	if format == "json" {
-		enc := json.NewEncoder(c.stdout)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		if shown == nil {
-			shown = []topology.Route{}
+		if !hosts[host] {
+			seen := map[string]bool{}
+			for r := range topology.AllRoutes(in) {
+				if !seen[r.Service] {
+					seen[r.Service], hosts[r.Host] = true, true
+				}
+			}
 		}
-		if err := enc.Encode(shown); err != nil {
-			c.errorf("routes: %v", err)
+		if !hosts[host] {
+			// Name the hosts callers use, not both spellings of each.
+			c.errorf("routes: unknown --host %q (known: %s)", host, knownList(hosts, func(h string) bool { return strings.Count(h, ".") > 1 }))
 			return exitBad
 		}
-		return exitOK
 	}
-	if len(shown) == 0 {
+	// A large fleet has a million routes: they are streamed, not held.
+	shown := func(yield func(topology.Route) bool) {
+		for r := range topology.AllRoutes(in) {
+			if (from == "" || r.From == from) && (host == "" || r.Host == host || r.Service == host) && !yield(r) {
+				return
+			}
+		}
+	}
+	out := bufio.NewWriterSize(c.stdout, 64*1024)
+	var err error
+	if format == "json" {
+		err = writeRoutesJSON(out, shown)
+	} else if !writeRoutesText(out, shown) {
 		c.errorf("%s exports no services: there are no routes", inv)
-		return exitOK
 	}
-	tw := tabwriter.NewWriter(c.stdout, 0, 8, 2, ' ', 0)
-	fmt.Fprintln(tw, "FROM\tHOST:PORT\tPROTOCOL\tENDPOINTS\tMTLS")
-	for _, r := range shown {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.From, generator.HostPort(r), r.Protocol, generator.EndpointsText(r), generator.MTLSText(r))
+	if err == nil {
+		err = out.Flush()
 	}
-	if err := tw.Flush(); err != nil {
+	if err != nil {
 		c.errorf("routes: %v", err)
 		return exitBad
 	}
 	return exitOK
+}
+
+// writeRoutesJSON writes the routes as one JSON list, element by element,
+// in the layout of a json.Encoder indenting by two spaces.
+func writeRoutesJSON(w *bufio.Writer, routes iter.Seq[topology.Route]) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("  ", "  ")
+	n := 0
+	for r := range routes {
+		if n == 0 {
+			w.WriteString("[\n")
+		} else {
+			w.WriteString(",\n")
+		}
+		n++
+		buf.Reset()
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+		w.WriteString("  ")
+		w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
+	}
+	if n == 0 {
+		_, err := w.WriteString("[]\n")
+		return err
+	}
+	_, err := w.WriteString("\n]\n")
+	return err
+}
+
+// writeRoutesText writes the routes as an aligned table: one pass for the
+// column widths, one to write. It returns false when there are none.
+func writeRoutesText(w *bufio.Writer, routes iter.Seq[topology.Route]) bool {
+	header := [5]string{"FROM", "HOST:PORT", "PROTOCOL", "ENDPOINTS", "MTLS"}
+	var width [4]int
+	for i := range width {
+		width[i] = utf8.RuneCountInString(header[i])
+	}
+	cells := func(r topology.Route) [5]string {
+		return [5]string{r.From, generator.HostPort(r), r.Protocol, generator.EndpointsText(r), generator.MTLSText(r)}
+	}
+	any := false
+	for r := range routes {
+		any = true
+		cs := cells(r)
+		for i, cell := range cs[:4] {
+			width[i] = max(width[i], utf8.RuneCountInString(cell))
+		}
+	}
+	if !any {
+		return false
+	}
+	line := func(cs [5]string) {
+		for i, cell := range cs[:4] {
+			w.WriteString(cell)
+			w.WriteString(strings.Repeat(" ", width[i]-utf8.RuneCountInString(cell)+2))
+		}
+		w.WriteString(cs[4])
+		w.WriteByte('\n')
+	}
+	line(header)
+	for r := range routes {
+		line(cells(r))
+	}
+	return true
 }
 
 // knownList names the keys of a set that keep passes (all when keep is
