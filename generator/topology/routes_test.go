@@ -129,6 +129,23 @@ services:
 			ok("remote-1", "web.frontend", "web.frontend.global", 8080, "HTTP", pods("remote-1")),
 		},
 	}, {
+		name: "primary-remote one network, endpoint discovery: the remote's pods directly, both ways",
+		inv: head + `  discovery: remote-secrets
+networks: [{name: network1}]
+clusters:
+  - {name: primary-1, network: network1}
+  - {name: remote-1, network: network1, role: remote, primary: primary-1}
+services:
+  - name: web
+    namespace: frontend
+    ports: [{name: http, port: 8080, protocol: HTTP}]
+    clusters: [remote-1, primary-1]
+`,
+		want: []Route{
+			ok("primary-1", "web.frontend", "web.frontend.svc.cluster.local", 8080, "HTTP", pods("primary-1"), pods("remote-1")),
+			ok("remote-1", "web.frontend", "web.frontend.svc.cluster.local", 8080, "HTTP", pods("primary-1"), pods("remote-1")),
+		},
+	}, {
 		name: "mixed mesh with exportTo: outside it no endpoint, the exporters keep theirs",
 		inv: head + `  discovery: remote-secrets
 networks: [{name: west}, {name: east}]
