@@ -1,6 +1,3 @@
-// Package topology answers, once, the questions every renderer of a mesh asks
-// of the inventory: who calls what, and how the call travels. It is pure: it
-// reads an inventory and returns values, no YAML and no disk.
 package topology
 
 import (
