@@ -114,7 +114,8 @@ services:
 		},
 	}, {
 		name: "service entries, default suffix; a primary-remote pair on two networks: the remote is a cluster of its own",
-		inv: head + `networks: [{name: network1}, {name: network2}]
+		inv: head + `  discovery: service-entries
+networks: [{name: network1}, {name: network2}]
 clusters:
   - {name: primary-1, network: network1, eastWestGateway: {address: 192.0.2.10}}
   - {name: remote-1, network: network2, role: remote, primary: primary-1, eastWestGateway: {address: 192.0.2.20}}
@@ -163,12 +164,12 @@ services:
     namespace: finance
     ports: [{name: grpc, port: 9090, protocol: GRPC}]
     clusters: [east-2]
-    exportTo: [west-2]
+    exportTo: [west-1, west-2]
 `,
 		want: []Route{
 			denied("east-1", "ledger.finance", "ledger.finance.svc.cluster.local", 9090, "GRPC"),
 			ok("east-2", "ledger.finance", "ledger.finance.svc.cluster.local", 9090, "GRPC", pods("east-2")),
-			denied("west-1", "ledger.finance", "ledger.finance.svc.cluster.local", 9090, "GRPC"),
+			ok("west-1", "ledger.finance", "ledger.finance.svc.cluster.local", 9090, "GRPC", pods("east-2")),
 			ok("west-2", "ledger.finance", "ledger.finance.svc.cluster.local", 9090, "GRPC", pods("east-2")),
 			ok("east-1", "orders.shop", "orders.shop.svc.cluster.local", 8080, "HTTP", pods("east-1"), via("west-1", "203.0.113.10", 15443)),
 			ok("east-2", "orders.shop", "orders.shop.svc.cluster.local", 8080, "HTTP", via("east-1", "ew.east-1.example.net", 15443), pods("west-1")),
