@@ -1,8 +1,11 @@
 package generator
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -123,4 +126,37 @@ func TestCompareRouteTables(t *testing.T) {
 			t.Errorf("mode change: %s", c)
 		}
 	}
+}
+
+// FuzzRouteTables feeds edited MESH.md pages to the readers `meshgen diff`
+// runs on the page on disk: they must never panic, and a page compared with
+// itself has no change.
+func FuzzRouteTables(f *testing.F) {
+	paths, _ := filepath.Glob("testdata/golden/*.txtar")
+	for _, p := range paths {
+		arch, err := txtar.ParseFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, file := range arch.Files {
+			if file.Name == MeshMDPath {
+				f.Add(file.Data)
+			}
+		}
+	}
+	f.Add([]byte("## Clusters\n| a | n |\n## Routes\n| 1 other clusters | x.y.z:1 | TCP | denied (exportTo) | — |\n"))
+	f.Fuzz(func(t *testing.T, md []byte) {
+		routes, found, err := ParseRouteTable(md)
+		// CompareRouteTables parses only rows that differ, so it may accept
+		// a page ParseRouteTable rejects, never the other way round.
+		if c, _, cerr := CompareRouteTables(md, md); cerr != nil && err == nil || len(c) != 0 {
+			t.Fatalf("ParseRouteTable: %v, CompareRouteTables: %v, %v", err, c, cerr)
+		}
+		if err != nil || !found {
+			return
+		}
+		if c := CompareRoutes(routes, routes); len(c) != 0 {
+			t.Fatalf("a page differs from itself: %v", c)
+		}
+	})
 }
