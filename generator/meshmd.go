@@ -9,10 +9,12 @@ import (
 	"time"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // MeshMDPath is the reviewers' page at the output root: the topology as a
-// Mermaid diagram, then tables of clusters, networks and exported services.
+// Mermaid diagram, then tables of clusters, networks, exported services and
+// routes.
 const MeshMDPath = "MESH.md"
 
 // meshMDHeader is Header in Markdown: an HTML comment renders as nothing,
@@ -97,6 +99,7 @@ func consumersOf(inv *inventory.Inventory, s *inventory.Service) []string {
 // certificates' expiry dates, so that it changes exactly when the mesh does.
 func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[string]time.Time) []byte {
 	var b strings.Builder
+	b.Grow(routeTableSize(inv))
 	b.WriteString(meshMDHeader)
 	m := inv.Mesh
 	fmt.Fprintf(&b, "# Mesh %s\n\n", m.ID)
@@ -159,6 +162,7 @@ func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[s
 	b.WriteString("\n## Exported services\n\n")
 	if len(inv.Services) == 0 {
 		b.WriteString("None.\n")
+		writeRouteTable(&b, topology.AllRoutes(inv))
 		return []byte(b.String())
 	}
 	withVIP := m.AddressPool != ""
@@ -187,6 +191,7 @@ func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[s
 		cells = append(cells, strings.Join(ports, ", "), strings.Join(sortedCopy(s.Clusters), ", "), exportedTo(s))
 		row(&b, cells...)
 	}
+	writeRouteTable(&b, topology.AllRoutes(inv))
 	return []byte(b.String())
 }
 
