@@ -123,17 +123,11 @@ func (c *cluster) readValues(t Tree) error {
 	var values map[string]any
 	var meshConfig map[string]any
 	profile := ""
-	for _, r := range c.objects {
-		if r.GetKind() != "HelmRelease" {
-			continue
-		}
-		m, err := r.Map()
-		if err != nil {
-			return err
-		}
-		if str(m, "spec", "chart", "spec", "chart") != "istiod" {
-			continue
-		}
+	releases, err := c.helmReleases("istiod")
+	if err != nil {
+		return err
+	}
+	for _, m := range releases {
 		values, _ = dig(m, "spec", "values").(map[string]any)
 		meshConfig, _ = dig(values, "meshConfig").(map[string]any)
 		profile = str(values, "profile")
@@ -192,17 +186,11 @@ func (c *cluster) readWatches() {
 // HelmRelease, or the east-west IstioOperator istioctl installs from.
 func (c *cluster) readGateway(t Tree, w *world) error {
 	var g *gateway
-	for _, r := range c.objects {
-		if r.GetKind() != "HelmRelease" {
-			continue
-		}
-		m, err := r.Map()
-		if err != nil {
-			return err
-		}
-		if str(m, "spec", "chart", "spec", "chart") != "gateway" {
-			continue
-		}
+	releases, err := c.helmReleases("gateway")
+	if err != nil {
+		return err
+	}
+	for _, m := range releases {
 		values, _ := dig(m, "spec", "values").(map[string]any)
 		name := str(values, "name")
 		if name == "" {
@@ -263,6 +251,24 @@ func (c *cluster) readGateway(t Tree, w *world) error {
 	w.owner[g.ip] = owner{cluster: c.name, gateway: true}
 	c.gateway = g
 	return nil
+}
+
+// helmReleases returns the HelmReleases of chart the overlay applies.
+func (c *cluster) helmReleases(chart string) ([]map[string]any, error) {
+	var out []map[string]any
+	for _, r := range c.objects {
+		if r.GetKind() != "HelmRelease" {
+			continue
+		}
+		m, err := r.Map()
+		if err != nil {
+			return nil, err
+		}
+		if str(m, "spec", "chart", "spec", "chart") == chart {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 func dig(m any, keys ...string) any {
