@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // Label and annotation keys Istio reads.
@@ -28,10 +29,11 @@ type install struct {
 	clusterName   string
 	network       string
 	trustDomain   string
-	remotePilot   string // remotes: the primary's east-west gateway address
-	injectionPath string // remotes: istiod's injection path for this cluster
-	external      bool   // primaries that serve remotes
-	eastWest      bool   // the cluster runs an east-west gateway
+	remotePilot   string   // remotes: the primary's east-west gateway address
+	injectionPath string   // remotes: istiod's injection path for this cluster
+	external      bool     // primaries that serve remotes
+	eastWest      bool     // the cluster runs an east-west gateway
+	clusterLocal  []string // primaries: hosts their istiod keeps cluster-local
 }
 
 func (g *gen) installOf(c *inventory.Cluster) install {
@@ -52,21 +54,10 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 		}
 		in.injectionPath = "/inject/cluster/" + c.Name + "/net/" + c.Network
 	} else {
-		in.external = len(g.remotesOf(c.Name)) > 0
+		in.external = len(g.topo.Cluster(c.Name).Remotes()) > 0
+		in.clusterLocal = g.topo.ClusterLocalHosts(c.Name)
 	}
 	return in
-}
-
-// remotesOf lists the remote clusters whose primary is name.
-func (g *gen) remotesOf(name string) []*inventory.Cluster {
-	var out []*inventory.Cluster
-	for i := range g.inv.Clusters {
-		c := &g.inv.Clusters[i]
-		if c.Role == inventory.RoleRemote && c.Primary == name {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // values are the install values shared by the IstioOperator and the charts.
@@ -89,10 +80,21 @@ func (in install) values() *Values {
 }
 
 func (in install) meshConfig() *MeshConfig {
-	return &MeshConfig{
+	mc := &MeshConfig{
 		TrustDomain:   in.trustDomain,
 		DefaultConfig: &ProxyConfig{ProxyMetadata: map[string]string{dnsCaptureKey: "true"}},
 	}
+	if len(in.clusterLocal) > 0 {
+		// exportTo with remote-secrets: istiod gives proxies of a
+		// cluster-local host only the endpoints of their own cluster
+		// (pilot's EndpointBuilder), so a cluster that may not call the
+		// service, and does not run it, gets none.
+		mc.ServiceSettings = []ServiceSettings{{
+			Settings: ServiceSettingsSettings{ClusterLocal: true},
+			Hosts:    in.clusterLocal,
+		}}
+	}
+	return mc
 }
 
 func (in install) controlPlane() *IstioOperator {
@@ -183,7 +185,9 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	mesh := &stage{g: out, dir: StageDir(c.Name, meshStage), resources: []string{}}
 
 	install.add("namespace.yaml", marshalDocs(g.namespace(c)))
-	install.addSecret(cacertsFile, g.cacertsData[c.Name])
+	if g.topo.Cluster(c.Name).NeedsCacerts() {
+		install.addSecret(cacertsFile, g.cacertsData[c.Name])
+	}
 
 	// The IstioOperator files are always written: istioctl users install
 	// from them, and reviewers read them. Only where an operator runs are
@@ -203,7 +207,9 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 		install.add("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
 	}
 
-	if in.eastWest && (g.inv.MultiNetwork() || g.exportsAcross(c.Name)) {
+	// A remote has no istiod and reads no Istio config: everything below
+	// goes to config clusters, which serve their remotes' proxies too.
+	if g.topo.NeedsCrossNetworkGateway(c.Name) {
 		mesh.add("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
 	}
 	if in.external && in.eastWest {
@@ -214,6 +220,9 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	}
 	if ses := g.ses[c.Name]; len(ses) > 0 {
 		mesh.add(serviceEntriesFile, g.marshalServiceEntries(ses))
+	}
+	if drs := g.destinationRules(c.Name); len(drs) > 0 {
+		mesh.add(destinationRulesFile, marshalDocs(drs...))
 	}
 	install.close()
 	mesh.close()
@@ -242,7 +251,9 @@ func (g *gen) namespace(c *inventory.Cluster) *Namespace {
 func (g *gen) crossNetworkGateway() *Gateway {
 	var gw Gateway
 	loadTemplate("cross-network-gateway.yaml", &gw)
-	gw.Spec.Servers[0].Hosts = append(gw.Spec.Servers[0].Hosts, "*."+g.inv.Mesh.ServiceSuffix)
+	if g.topo.Discovery == topology.ServiceEntries {
+		gw.Spec.Servers[0].Hosts = append(gw.Spec.Servers[0].Hosts, "*."+g.topo.Suffix)
+	}
 	return &gw
 }
 
@@ -271,27 +282,6 @@ func (g *gen) exposeIstiod() []any {
 		route.Route[0].Destination.Host = host
 	}
 	return []any{&gw, &vs}
-}
-
-// exportsAcross reports whether another cluster reaches a service of
-// cluster name through its east-west gateway.
-func (g *gen) exportsAcross(name string) bool {
-	for i := range g.inv.Services {
-		s := &g.inv.Services[i]
-		runs := false
-		for _, c := range s.Clusters {
-			runs = runs || c == name
-		}
-		if !runs {
-			continue
-		}
-		for _, c := range g.consumers(s) {
-			if c != name && !contains(s.Clusters, c) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func contains(list []string, s string) bool {

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"github.com/meshgen/meshgen/generator/topology"
+
 	"bytes"
 	"flag"
 	"fmt"
@@ -50,7 +52,7 @@ func withCredentials(t *testing.T, inv *inventory.Inventory, prior map[string][]
 	if prior == nil {
 		prior = map[string][]byte{}
 	}
-	for cluster := range watchers(inv) {
+	for cluster := range topology.New(inv).Watched() {
 		p := CredentialPath(cluster)
 		if _, ok := prior[p]; ok {
 			continue

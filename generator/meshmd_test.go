@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"github.com/meshgen/meshgen/generator/topology"
+
 	"bytes"
 	"fmt"
 	"path"
@@ -192,7 +194,7 @@ func TestMeshMDDiagram(t *testing.T) {
 					}
 					for _, e := range s.Clusters {
 						k := [2]string{c, e}
-						pairs[k] = append(pairs[k], s.Name+"."+s.Namespace+"."+inv.Mesh.ServiceSuffix)
+						pairs[k] = append(pairs[k], testHost(inv, &s))
 					}
 				}
 			}
@@ -223,20 +225,26 @@ func TestMeshMDTables(t *testing.T) {
 		}
 		md := string(tree.Get(MeshMDPath).Data)
 		for _, c := range sc.inv.Clusters {
-			var doc secretDoc
-			if err := yaml.Unmarshal(tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile)).Data, &doc); err != nil {
-				t.Fatal(err)
-			}
-			cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
-			if err != nil {
-				t.Fatal(err)
-			}
 			primary := c.Primary
 			if primary == "" {
 				primary = "—"
 			}
 			want := fmt.Sprintf("| %s | %s | %s | %s |", c.Name, c.Network, c.Role, primary)
-			exp := " " + cert.NotAfter.UTC().Format(time.DateOnly) + " |\n"
+			// A remote runs no istiod and has no intermediate.
+			exp := " — |\n"
+			if f := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile)); f != nil {
+				var doc secretDoc
+				if err := yaml.Unmarshal(f.Data, &doc); err != nil {
+					t.Fatal(err)
+				}
+				cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				exp = " " + cert.NotAfter.UTC().Format(time.DateOnly) + " |\n"
+			} else if c.Role != inventory.RoleRemote {
+				t.Errorf("%s: primary %s has no cacerts", sc.file, c.Name)
+			}
 			i := strings.Index(md, want)
 			if i < 0 {
 				t.Errorf("%s: no row %q in MESH.md", sc.file, want)
@@ -247,7 +255,7 @@ func TestMeshMDTables(t *testing.T) {
 			}
 		}
 		for _, s := range sc.inv.Services {
-			host := s.Host(sc.inv.Mesh.ServiceSuffix)
+			host := testHost(sc.inv, &s)
 			if !strings.Contains(md, "\n| "+host+" | ") {
 				t.Errorf("%s: no row for %s", sc.file, host)
 			}
@@ -272,8 +280,8 @@ func TestMeshMDLargeFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		md := renderMeshMD(inv, nil, nil)
-		if again := renderMeshMD(inv, nil, nil); !bytes.Equal(md, again) {
+		md := renderMeshMD(inv, topology.New(inv), nil, nil)
+		if again := renderMeshMD(inv, topology.New(inv), nil, nil); !bytes.Equal(md, again) {
 			t.Fatal("MESH.md is not deterministic")
 		}
 		_, rest, hasDiagram := bytes.Cut(md, []byte("```mermaid\n"))
@@ -318,7 +326,11 @@ func TestStringDataOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range sc.inv.Clusters {
-		data := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile)).Data
+		f := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile))
+		if f == nil {
+			continue // a remote: no istiod, no intermediate
+		}
+		data := f.Data
 		var doc secretDoc
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			t.Fatal(err)
@@ -334,4 +346,14 @@ func TestStringDataOf(t *testing.T) {
 			t.Errorf("%s: cacerts has no literal ca-cert.pem block", c.Name)
 		}
 	}
+}
+
+// testHost is the host callers use, in the inventory's words: the
+// Kubernetes name with remote-secrets, the exported name with
+// service-entries.
+func testHost(inv *inventory.Inventory, s *inventory.Service) string {
+	if inv.Mesh.Discovery == "remote-secrets" {
+		return s.Name + "." + s.Namespace + ".svc.cluster.local"
+	}
+	return s.Host(inv.Mesh.ServiceSuffix)
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
+	"github.com/meshgen/meshgen/generator/inventory"
 )
 
 // Real-tool checks: every overlay of every golden scenario must build with
@@ -42,8 +43,14 @@ func TestKustomizeCLI(t *testing.T) {
 		dir, _ := writeScenario(t, sc)
 		for _, c := range sc.inv.Clusters {
 			out := testtools.Run(t, dir, kustomize, "build", "overlays/"+c.Name)
-			if !strings.Contains(out, "kind: Namespace") || !strings.Contains(out, "name: cacerts") {
-				t.Errorf("%s: %s: built overlay lacks the namespace or cacerts:\n%s", sc.file, c.Name, out)
+			if !strings.Contains(out, "kind: Namespace") {
+				t.Errorf("%s: %s: built overlay lacks the namespace:\n%s", sc.file, c.Name, out)
+			}
+			// Only an istiod signs workload certificates: a remote's
+			// overlay holds no intermediate CA.
+			remote := c.Role == inventory.RoleRemote
+			if has := strings.Contains(out, "name: cacerts"); has == remote {
+				t.Errorf("%s: %s (%s): built overlay has cacerts: %v, want %v", sc.file, c.Name, c.Role, has, !remote)
 			}
 		}
 	}
@@ -64,7 +71,7 @@ func TestIstioctlValidate(t *testing.T) {
 				t.Errorf("%s: istioctl validate %s:\n%s", sc.file, f.Path, out)
 			}
 		}
-		if sc.inv.MultiNetwork() && n == 0 {
+		if (len(sc.inv.Services) > 0 || sc.inv.MultiNetwork() && sc.inv.Mesh.Discovery == "remote-secrets") && n == 0 {
 			t.Errorf("%s: no Istio networking objects validated", sc.file)
 		}
 	}

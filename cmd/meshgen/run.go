@@ -15,6 +15,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 	"github.com/meshgen/meshgen/generator/pki"
 )
 
@@ -78,6 +79,10 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	inv, err := inventory.Load(file, data)
 	if err == nil {
 		err = inv.Validate()
+	}
+	if err == nil {
+		// Export rules that no istiod can carry out.
+		err = topology.Check(inv)
 	}
 	if err != nil {
 		var list inventory.ErrorList

@@ -383,7 +383,7 @@ func (v *validator) services(clusters map[string]*Cluster) {
 			if v.required(pp+".protocol", port.Protocol) {
 				v.oneOf(pp+".protocol", port.Protocol, Protocols...)
 			}
-			if needsVIP[port.Protocol] && inv.Mesh.AddressPool == "" {
+			if needsVIP[port.Protocol] && inv.Mesh.AddressPool == "" && inv.Mesh.Discovery == "service-entries" {
 				v.errorf(pp+".protocol", "a %s port needs the service to have a virtual IP (sidecars tell plain TCP services apart only by address): set mesh.addressPool, e.g. 240.240.0.0/16", port.Protocol)
 			}
 		}
@@ -395,7 +395,12 @@ func (v *validator) services(clusters map[string]*Cluster) {
 		if host := s.Host(inv.Mesh.ServiceSuffix); len(host) > 253 {
 			v.errorf(p+".name", "host %s is longer than 253 characters", host)
 		}
-		v.exporterGateways(p, s, clusters)
+		if inv.Mesh.Discovery == "service-entries" {
+			// With remote-secrets, same-network callers reach the pods
+			// directly, and a mesh that spans networks already needs
+			// a gateway in every cluster.
+			v.exporterGateways(p, s, clusters)
+		}
 	}
 	if pool := inv.Mesh.AddressPool; pool != "" {
 		if pfx, err := netip.ParsePrefix(pool); err == nil {
