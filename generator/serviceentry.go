@@ -60,7 +60,7 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 			if !ok {
 				continue
 			}
-			key := fmt.Sprint(sides.Local, sides.Gateways)
+			key := fmt.Sprint(sides.Local, sides.Gateways, g.gatewayNetworksKnown(p.Name, sides.Gateways))
 			if se := shared[key]; se != nil {
 				out[p.Name] = append(out[p.Name], se)
 				continue
@@ -83,6 +83,12 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 					Ports:   map[string]int{},
 					Labels:  map[string]string{tlsModeLabel: "istio"},
 					Network: e.Network,
+				}
+				if g.topo.KnowsGateway(p.Name, e.Network) {
+					// Labelled, the endpoint would be replaced by the
+					// gateway this istiod knows on that network, which
+					// belongs to another cluster.
+					ep.Network = ""
 				}
 				for _, p := range s.Ports {
 					ep.Ports[p.Name] = gw.Port
@@ -351,4 +357,14 @@ func (g *gen) marshalServiceEntries(ses []*ServiceEntry) []byte {
 		b.Write(g.seBytes[se])
 	}
 	return b.Bytes()
+}
+
+// gatewayNetworksKnown tells, per exporter, whether istiod knows a gateway
+// on its network: part of what makes two config clusters' entries equal.
+func (g *gen) gatewayNetworksKnown(istiod string, exporters []string) []bool {
+	out := make([]bool, len(exporters))
+	for i, e := range exporters {
+		out[i] = g.topo.KnowsGateway(istiod, g.topo.Cluster(e).Network)
+	}
+	return out
 }

@@ -334,6 +334,20 @@ func (m *Mesh) ServiceEntryIn(s *Service, istiod string) (ServiceEntrySides, boo
 	return out, out.Local || len(out.Gateways) > 0
 }
 
+// KnowsGateway reports whether istiod discovers an east-west gateway on
+// network: a cluster it serves sits there with one. Pilot then sends
+// traffic for any endpoint labelled with that network to that gateway, so a
+// ServiceEntry endpoint that is another istiod's gateway on the same
+// network must not carry the label.
+func (m *Mesh) KnowsGateway(istiod, network string) bool {
+	for _, c := range m.ServedBy(istiod) {
+		if cc := m.byName[c]; cc.Network == network && cc.EastWestGateway != nil {
+			return true
+		}
+	}
+	return false
+}
+
 // NeedsCrossNetworkGateway reports whether config cluster istiod holds the
 // cross-network Gateway (15443 AUTO_PASSTHROUGH) that the east-west gateways
 // of every cluster it serves pick up: with remote-secrets when the mesh
