@@ -1,8 +1,6 @@
 package generator
 
 import (
-	"github.com/meshgen/meshgen/generator/topology"
-
 	"bytes"
 	"flag"
 	"fmt"
@@ -18,6 +16,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/sops"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden trees under testdata/golden")

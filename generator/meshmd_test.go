@@ -1,8 +1,6 @@
 package generator
 
 import (
-	"github.com/meshgen/meshgen/generator/topology"
-
 	"bytes"
 	"fmt"
 	"path"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/fleet"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // flowchart is the structure of a Mermaid flowchart as MESH.md writes it.

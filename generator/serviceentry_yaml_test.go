@@ -1,14 +1,14 @@
 package generator
 
 import (
-	"github.com/meshgen/meshgen/generator/topology"
-
 	"bytes"
 	"fmt"
 	"math/rand"
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // TestServiceEntryYAML holds toYAML byte-identical to

@@ -15,8 +15,8 @@ import (
 
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
-	"github.com/meshgen/meshgen/generator/topology"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // readTrustedRoot reads a further trusted root certificate (public).
