@@ -3,13 +3,20 @@
 BIN := $(CURDIR)/.bin
 export PATH := $(BIN):$(PATH)
 
-.PHONY: test tools golden example bench check-example schema
+.PHONY: test tools golden example bench check-example schema routes-oracle
 
-# The full suite: the pinned real tools, then every test.
+# The full suite: the pinned real tools, then every test, then the route
+# oracle (the sim module: Istio's control plane on every generated tree).
+# CGO_ENABLED=0 matches the istioctl build, so both share one build of Istio.
 test: tools
 	go vet ./...
 	staticcheck ./...
 	go test ./...
+	cd sim && CGO_ENABLED=0 go vet ./... && CGO_ENABLED=0 go test ./...
+
+# Only the route oracle.
+routes-oracle:
+	cd sim && CGO_ENABLED=0 go test ./oracle -run TestRoutes -v
 
 tools:
 	bash .ci/tools.sh $(BIN)
@@ -21,10 +28,10 @@ golden:
 # Regenerate the checked-in example tree from inventory.example.yaml. The
 # example's secrets are encrypted to the test-only keys of testdata/age.
 example:
-	SOPS_AGE_KEY_FILE=testdata/age/test-only-operator.agekey go run ./cmd/meshgen generate -i inventory.example.yaml -o .
+	SOPS_AGE_KEY_FILE=testdata/age/test-only-operator.agekey go run ./cmd/meshgen generate --allow-test-keys -i inventory.example.yaml -o .
 
 check-example:
-	go run ./cmd/meshgen generate --check -i inventory.example.yaml -o .
+	go run ./cmd/meshgen generate --check --allow-test-keys -i inventory.example.yaml -o .
 
 # Benchmarks, then the fleet measured side by side with istioctl and
 # kustomize; docs/performance.md records a run.

@@ -24,7 +24,7 @@ HELM_VERSION=v4.3.1                             # newest helm v4 (go 1.26.0)
 # ---- setup ------------------------------------------------------------------
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$SCRIPT_DIR/.." && pwd)
-ISTIOCTL_MOD="$REPO_ROOT/tools/istioctl"
+ISTIOCTL_MOD="$REPO_ROOT/sim"
 STATICCHECK_MOD="$REPO_ROOT/tools/staticcheck"
 
 DEST=${1:-$PWD/.bin}
@@ -60,7 +60,10 @@ ensure() {
   printf '%-10s %-40s installed  %s (%ss)\n' "$tool" "$stamp" "$DEST/$tool" "$((SECONDS - start))"
 }
 
-# ---- istioctl (tools/istioctl module; go.mod pins istio + deps) --------------
+# ---- istioctl (the sim module; its go.mod pins istio + deps) -----------------
+# Built without -trimpath and with CGO_ENABLED=0, exactly as the route oracle's
+# tests in sim/ are compiled, so the Go build cache holds one build of Istio's
+# packages that both oracles share.
 # The stamp includes a hash of go.mod/go.sum so any re-pin forces a rebuild.
 istioctl_stamp() {
   local sum
@@ -68,7 +71,7 @@ istioctl_stamp() {
   printf '%s+%s' "$ISTIO_BUILD_TAG" "$sum"
 }
 build_istioctl() {
-  (cd "$ISTIOCTL_MOD" && go build -trimpath \
+  (cd "$ISTIOCTL_MOD" && go build \
     -ldflags "-s -w -X istio.io/istio/pkg/version.buildTag=$ISTIO_BUILD_TAG -X istio.io/istio/pkg/version.buildVersion=$ISTIO_BUILD_TAG" \
     -o "$DEST/istioctl" istio.io/istio/istioctl/cmd/istioctl)
 }
@@ -97,7 +100,7 @@ ensure istioctl "$(istioctl_stamp)" build_istioctl
 # kubeconfig-check: client-go's loader, from the same pinned module, to prove
 # the kubeconfigs of generated remote secrets load the way istiod loads them.
 build_kubeconfig_check() {
-  (cd "$ISTIOCTL_MOD" && go build -trimpath -ldflags "-s -w" -o "$DEST/kubeconfig-check" ./kubeconfig-check)
+  (cd "$ISTIOCTL_MOD" && go build -ldflags "-s -w" -o "$DEST/kubeconfig-check" ./kubeconfig-check)
 }
 ensure kubeconfig-check "$(istioctl_stamp)+$(sha256sum "$ISTIOCTL_MOD/kubeconfig-check/main.go" | cut -c1-8)" build_kubeconfig_check
 ensure kustomize "$KUSTOMIZE_VERSION" go_install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"

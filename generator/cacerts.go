@@ -135,7 +135,9 @@ func (g *gen) rootState() (*pkiState, error) {
 		if len(ids) == 0 {
 			// Keep going, so that the error names every file that needs
 			// the identity, not only the first.
-			g.needIdentity = append(g.needIdentity, fmt.Sprintf("%s: must be re-encrypted (%s), which needs an operator's identity", RootCAPath, recipientChange(md.Recipients, operators)))
+			if why := fmt.Sprintf("must be re-encrypted (%s), which needs an operator's identity", recipientChange(md.Recipients, operators)); !g.pend(RootCAPath, why) {
+				g.needIdentity = append(g.needIdentity, RootCAPath+": "+why)
+			}
 			return st, nil
 		}
 		re, err := sops.Reencrypt(prior, ids, sops.ReencryptOptions{Recipients: operators, Rand: g.opts.Rand})
@@ -399,12 +401,26 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 			continue
 		case j.reencrypt || j.rebundle:
 			if len(g.opts.Identities) == 0 {
-				need = append(need, fmt.Sprintf("cluster %q: cacerts must be rewritten (%s), which needs an age identity that can decrypt it", j.cluster.Name, j.reason))
+				item := fmt.Sprintf("cluster %q: cacerts must be rewritten (%s), which needs an age identity that can decrypt it", j.cluster.Name, j.reason)
+				if g.pend(g.cacertsPath(j.cluster), item) {
+					out[j.cluster.Name] = g.opts.Prior[g.cacertsPath(j.cluster)]
+					g.expiry[j.cluster.Name] = j.cert.NotAfter
+				} else {
+					need = append(need, item)
+				}
 				continue
 			}
 		default:
 			if st.ca == nil && len(g.opts.Identities) == 0 {
-				need = append(need, fmt.Sprintf("cluster %q: cacerts must be issued (%s), which needs the root key", j.cluster.Name, j.reason))
+				item := fmt.Sprintf("cluster %q: cacerts must be issued (%s), which needs the root key", j.cluster.Name, j.reason)
+				if g.pend(g.cacertsPath(j.cluster), item) {
+					out[j.cluster.Name] = g.opts.Prior[g.cacertsPath(j.cluster)] // nil for a new cluster
+					if j.cert != nil {
+						g.expiry[j.cluster.Name] = j.cert.NotAfter
+					}
+				} else {
+					need = append(need, item)
+				}
 				continue
 			}
 			issue = append(issue, j)
@@ -415,7 +431,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		return nil, &NeedIdentityError{Items: need}
 	}
 	for _, j := range jobs {
-		if !j.reencrypt && !j.rebundle {
+		if _, pending := g.tree.Pending[g.cacertsPath(j.cluster)]; pending || !j.reencrypt && !j.rebundle {
 			continue
 		}
 		data, err := g.rewriteCacerts(st, j)

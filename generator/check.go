@@ -46,6 +46,22 @@ func (f Finding) String() string { return f.Path + ": " + f.Msg }
 //
 // Findings are sorted by path; messages never quote secret values.
 func Check(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity, now time.Time) []Finding {
+	return CheckReport(inv, files, ids, now).Findings
+}
+
+// Report is what Check found, and which secrets it could open.
+type Report struct {
+	Findings []Finding
+	// Decrypted are the secrets an identity opened and whose contents were
+	// checked (MAC, private key against certificate), by path.
+	Decrypted []string
+	// NotDecrypted are the secrets no identity given could open: only
+	// their plaintext (certificates, recipients) was checked.
+	NotDecrypted []string
+}
+
+// CheckReport is Check that also says which secrets were decrypted.
+func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity, now time.Time) *Report {
 	c := &checker{g: &gen{inv: inv, topo: topology.New(inv)}, files: files, ids: ids, now: now}
 	c.rootCert()
 	c.rootCA()
@@ -55,7 +71,7 @@ func Check(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity
 		}
 	}
 	sort.SliceStable(c.findings, func(i, j int) bool { return c.findings[i].Path < c.findings[j].Path })
-	return c.findings
+	return &Report{Findings: c.findings, Decrypted: c.decrypted, NotDecrypted: c.notDecrypted}
 }
 
 type checker struct {
@@ -64,6 +80,8 @@ type checker struct {
 	ids      []age.Identity
 	now      time.Time
 	findings []Finding
+	// decrypted and notDecrypted are the secrets opened and not opened.
+	decrypted, notDecrypted []string
 
 	bundle  []byte            // pki/root-cert.pem without the header
 	root    *x509.Certificate // the signing root: the bundle's first certificate
@@ -241,10 +259,12 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 // recipient of it (or cannot be told apart from one).
 func (c *checker) decrypt(p string, md *sops.Metadata) (*secretDoc, bool) {
 	if len(c.ids) == 0 {
+		c.notDecrypted = append(c.notDecrypted, p)
 		return nil, false
 	}
 	plain, err := sops.Decrypt(c.files[p], c.ids)
 	if errors.Is(err, sops.ErrNoIdentity) && !c.isRecipient(md.Recipients) {
+		c.notDecrypted = append(c.notDecrypted, p)
 		return nil, false
 	}
 	if err != nil {
@@ -256,6 +276,7 @@ func (c *checker) decrypt(p string, md *sops.Metadata) (*secretDoc, bool) {
 		c.addf(p, "decrypted file is not a Secret with stringData")
 		return nil, false
 	}
+	c.decrypted = append(c.decrypted, p)
 	return &doc, true
 }
 

@@ -164,7 +164,10 @@ func (st *stage) add(name string, data []byte) {
 }
 
 func (st *stage) addSecret(name string, data []byte) {
-	st.g.addSecret(path.Join(st.dir, name), data)
+	// A secret a preview could not write (Tree.Pending) is still listed.
+	if data != nil {
+		st.g.addSecret(path.Join(st.dir, name), data)
+	}
 	st.resources = append(st.resources, name)
 }
 

@@ -56,6 +56,11 @@ type Tree struct {
 	// StableUntil is when the first kept certificate falls due for
 	// renewal: until then, the same inputs give the same tree.
 	StableUntil time.Time
+	// Pending names, by path, the secrets a Preview run could not write
+	// because that needs an identity it was not given: what would be done
+	// and why. Such a file keeps its prior bytes in Files, or is absent
+	// when it has none.
+	Pending map[string]string
 }
 
 // Get returns the file at path, or nil.
@@ -90,6 +95,11 @@ type Options struct {
 	// cluster's trust bundle beside the signing root: the old root during a
 	// root rotation.
 	TrustedRoots [][]byte
+	// Preview is for runs that only compare (diff, generate --check): work
+	// that needs an identity none was given for is named in Tree.Pending
+	// instead of failing with a NeedIdentityError, so that everything else
+	// can still be shown.
+	Preview bool
 }
 
 // Generate computes the output tree for inv. inv must have passed Validate;
@@ -99,7 +109,7 @@ func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
 	if err := topology.Check(inv); err != nil {
 		return nil, err
 	}
-	g := &gen{inv: inv, topo: topology.New(inv), opts: opts, tree: &Tree{Reasons: map[string]string{}}}
+	g := &gen{inv: inv, topo: topology.New(inv), opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}}}
 	if err := g.run(); err != nil {
 		return nil, err
 	}
@@ -134,6 +144,17 @@ type gen struct {
 
 func (g *gen) add(p string, data []byte) {
 	g.tree.Files = append(g.tree.Files, File{Path: p, Data: data})
+}
+
+// pend records, in a preview, work on the file at p that needs an identity
+// none was given for; the caller then keeps the prior file. Outside a
+// preview it does nothing and reports false: the work is an error.
+func (g *gen) pend(p, item string) bool {
+	if !g.opts.Preview {
+		return false
+	}
+	g.tree.Pending[p] = item
+	return true
 }
 
 func (g *gen) addSecret(p string, data []byte) {

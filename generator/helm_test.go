@@ -14,14 +14,14 @@ import (
 )
 
 // istioCharts locates Istio's Helm charts: they ship inside the istio.io/istio
-// module that tools/istioctl pins.
+// module that the sim module pins (the same build the oracles use).
 func istioCharts(t *testing.T) string {
 	t.Helper()
 	if d := os.Getenv("MESHGEN_ISTIO_CHARTS"); d != "" {
 		return d
 	}
 	cmd := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "istio.io/istio")
-	cmd.Dir = filepath.Join(testtools.ModuleRoot(t), "tools", "istioctl")
+	cmd.Dir = filepath.Join(testtools.ModuleRoot(t), "sim")
 	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
 	out, err := cmd.Output()
 	dir := filepath.Join(strings.TrimSpace(string(out)), "manifests", "charts")

@@ -106,7 +106,12 @@ func (g *gen) remoteSecrets() (map[string]map[string][]byte, error) {
 			}
 			if cred == nil {
 				if len(g.opts.Identities) == 0 {
-					need = append(need, fmt.Sprintf("cluster %q: remote secret for %s must be written, which needs an operator's identity to read its stored credential", w, watched))
+					item := fmt.Sprintf("cluster %q: remote secret for %s must be written, which needs an operator's identity to read its stored credential", w, watched)
+					if g.pend(p, item) {
+						put(out, w, p, g.opts.Prior[p]) // nil for a new one
+					} else {
+						need = append(need, item)
+					}
 					continue
 				}
 				if cred, err = g.decryptCredential(watched, credFile); err != nil {

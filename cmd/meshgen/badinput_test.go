@@ -72,7 +72,7 @@ func TestBadInputs(t *testing.T) {
 	}
 	template := filepath.Join(work, "template")
 	var stderr bytes.Buffer
-	if code := Main([]string{"generate", "-i", valid, "-o", template}, &bytes.Buffer{}, &stderr, noEnv); code != exitOK {
+	if code := Main([]string{"generate", "--allow-test-keys", "-i", valid, "-o", template}, &bytes.Buffer{}, &stderr, noEnv); code != exitOK {
 		t.Fatalf("generate the valid tree: exit %d\n%s", code, stderr.String())
 	}
 	// A user's file inside an overlay, which must survive too.
@@ -113,7 +113,7 @@ func TestBadInputs(t *testing.T) {
 				before := treeState(t, out)
 				var stdout, stderr bytes.Buffer
 				start := time.Now()
-				code := Main([]string{"generate", "-i", input, "-o", out}, &stdout, &stderr, noEnv)
+				code := Main([]string{"generate", "--allow-test-keys", "-i", input, "-o", out}, &stdout, &stderr, noEnv)
 				if d := time.Since(start); d > badRunBound {
 					t.Errorf("-o %s: took %v (guard: %v)", filepath.Base(out), d, badRunBound)
 				}

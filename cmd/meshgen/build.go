@@ -1,11 +1,18 @@
 package main
 
+import (
+	"strings"
+)
+
 func (c *cli) build(args []string) int {
 	var co common
 	fs := c.flagSet("build", "Build the overlay of one cluster, as found in the output directory, with kustomize and print it.",
 		`  meshgen build cluster-a -o fleet/ | kubectl apply --dry-run=server -f -
+  meshgen build cluster-a -i inventory.yaml -o fleet/   # also check that cluster-a is in the inventory
 `)
+	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file; read only when given, to check that CLUSTER is in it")
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
+	registerAllowTestKeys(fs, &co.allowTestKeys)
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}
@@ -14,12 +21,27 @@ func (c *cli) build(args []string) int {
 		c.hintf("run 'meshgen build --help' for usage")
 		return exitBad
 	}
+	cluster := fs.Arg(0)
+	if fs.Changed("inventory") {
+		inv, ok := c.loadInventory(co.inventory)
+		if !ok {
+			return exitBad
+		}
+		if inv.Cluster(cluster) == nil {
+			names := make([]string, len(inv.Clusters))
+			for i, cl := range inv.Clusters {
+				names[i] = cl.Name
+			}
+			c.errorf("build: cluster %q is not in %s (clusters: %s)", cluster, co.inventory, strings.Join(names, ", "))
+			return exitBad
+		}
+	}
 	d, err := readTree(co.out)
 	if err != nil {
 		c.errorf("read output: %v", err)
 		return exitBad
 	}
-	out, err := buildOverlay(d.files, fs.Arg(0))
+	out, err := buildOverlay(d.files, cluster)
 	if err != nil {
 		c.errorf("%v", err)
 		c.hintf("run 'meshgen generate' first, and check the cluster name")

@@ -73,7 +73,7 @@ func inputsDigest(co common, invData []byte, files []string, ids []age.Identity)
 	invAbs, _ := filepath.Abs(co.inventory)
 	outAbs, _ := filepath.Abs(co.out)
 	fmt.Fprintf(h, "meshgen check cache v1\n%s\n%d %d\n%s\n%s\n", exe, fi.Size(), fi.ModTime().UnixNano(), invAbs, outAbs)
-	fmt.Fprintf(h, "%d\n", len(invData))
+	fmt.Fprintf(h, "allow-test-keys %t\n%d\n", co.allowTestKeys, len(invData))
 	h.Write(invData)
 	for _, f := range files {
 		data, err := os.ReadFile(f)

@@ -33,13 +33,14 @@ func TestCheckCache(t *testing.T) {
 	out := filepath.Join(dir, "fleet")
 	run := func(args ...string) int {
 		var stdout, stderr bytes.Buffer
-		return Main(args, &stdout, &stderr, env)
+		// The example's recipients are the test-only keys of testdata/age.
+		return Main(append(args, "--allow-test-keys"), &stdout, &stderr, env)
 	}
 	if code := run("generate", "-i", inv, "-o", out); code != 0 {
 		t.Fatalf("generate: %d", code)
 	}
 	c := &cli{getenv: env}
-	co := common{inventory: inv, out: out}
+	co := common{inventory: inv, out: out, allowTestKeys: true}
 	if c.checkCacheHit(co, nil) {
 		t.Fatal("hit before any check")
 	}

@@ -115,7 +115,7 @@ func TestCrashSafety(t *testing.T) {
 	inventoryFile := filepath.Join(work, "inventory.yaml")
 	tree := filepath.Join(work, "tree")
 	run := func(out string) *exec.Cmd {
-		cmd := exec.Command(bin, "generate", "-i", inventoryFile, "-o", out)
+		cmd := exec.Command(bin, "generate", "--allow-test-keys", "-i", inventoryFile, "-o", out)
 		cmd.Env = append(os.Environ(), "SOPS_AGE_KEY_FILE="+identity)
 		return cmd
 	}

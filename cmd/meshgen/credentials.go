@@ -34,6 +34,7 @@ func (c *cli) credentials(args []string) int {
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (required)")
 	fs.StringVar(&caFile, "ca-file", "", "file holding the API server's CA certificate, PEM (required)")
+	registerAllowTestKeys(fs, &co.allowTestKeys)
 	if st, ok := c.parse(fs, args[1:]); !ok {
 		return st
 	}

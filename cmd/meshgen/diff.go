@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/rogpeppe/go-internal/diff"
+
+	"github.com/meshgen/meshgen/generator"
 )
 
 // diffFormats are the values of diff --format.
@@ -32,6 +34,7 @@ func (c *cli) diff(args []string) int {
 		c.errorf("diff: unexpected argument %q", fs.Arg(0))
 		return exitBad
 	}
+	co.preview = true
 	s, st := c.compute(co)
 	if s == nil {
 		return st
@@ -41,19 +44,19 @@ func (c *cli) diff(args []string) int {
 		c.reportPlanError(err)
 		return exitBad
 	}
-	changes = drift(changes)
+	changes = drift(withPending(changes, s.disk, s.tree))
 	counts := map[byte]int{}
 	for _, ch := range changes {
 		counts[ch.op]++
 	}
 	if format == "json" {
-		if err := c.writeJSONDiff(changes, s.tree.Reasons, counts); err != nil {
+		if err := c.writeJSONDiff(changes, s.tree, counts); err != nil {
 			c.errorf("diff: %v", err)
 			return exitBad
 		}
 	} else {
 		for _, ch := range changes {
-			if why := s.tree.Reasons[ch.path]; why != "" {
+			if why := reason(ch, s.tree); why != "" {
 				fmt.Fprintf(c.stdout, "# %s: %s\n", ch.path, why)
 			}
 			c.stdout.Write(fileDiff(ch))
@@ -61,10 +64,32 @@ func (c *cli) diff(args []string) int {
 	}
 	if len(changes) > 0 {
 		c.errorf("%d %s would change: %d added, %d modified, %d removed", len(changes), plural(len(changes), "file", "files"), counts['A'], counts['M'], counts['D'])
+		c.reportPending(co, s.tree)
 		return exitDrift
 	}
 	return exitOK
 }
+
+// reason says why a file changes where its diff cannot.
+func reason(ch change, t *generator.Tree) string {
+	if ch.pending != "" {
+		return ch.pending
+	}
+	return t.Reasons[ch.path]
+}
+
+// reportPending says, after a preview, how many secrets it could not
+// compute and what would write them.
+func (c *cli) reportPending(co common, t *generator.Tree) {
+	if n := len(t.Pending); n > 0 {
+		c.errorf("%d %s not computed without an age identity; every other change is shown", n, plural(n, "secret was", "secrets were"))
+		c.hintf("'meshgen generate -i %s -o %s' with SOPS_AGE_KEY_FILE set to an operator's identity writes them", co.inventory, co.out)
+	}
+}
+
+// pendingHunk stands for the new content of a secret a preview could not
+// compute.
+const pendingHunk = "@@ new content not computed: needs an age identity @@\n"
 
 // fileDiff is the unified diff of one change, encrypted values redacted.
 func fileDiff(ch change) []byte {
@@ -74,6 +99,9 @@ func fileDiff(ch change) []byte {
 		oldName = "/dev/null"
 	case 'D':
 		newName = "/dev/null"
+	}
+	if ch.pending != "" {
+		return []byte(fmt.Sprintf("--- %s\n+++ %s\n%s", oldName, newName, pendingHunk))
 	}
 	d := diff.Diff(oldName, redact(ch.old), newName, redact(ch.new))
 	if d == nil {
@@ -97,6 +125,10 @@ type jsonChange struct {
 	// Reason says why a file changes where its diff cannot (a certificate
 	// re-issued, a secret re-encrypted); empty otherwise.
 	Reason string `json:"reason,omitempty"`
+	// NeedsIdentity marks a secret whose new content was not computed
+	// because the run had no age identity that could; Reason says why it
+	// changes.
+	NeedsIdentity bool `json:"needsIdentity,omitempty"`
 	// Diff is the unified diff of the file, encrypted values redacted.
 	Diff string `json:"diff"`
 }
@@ -110,13 +142,13 @@ type jsonSummary struct {
 
 var opNames = map[byte]string{'A': "added", 'M': "modified", 'D': "removed"}
 
-func (c *cli) writeJSONDiff(changes []change, reasons map[string]string, counts map[byte]int) error {
+func (c *cli) writeJSONDiff(changes []change, t *generator.Tree, counts map[byte]int) error {
 	doc := jsonDiff{
 		Changes: []jsonChange{},
 		Summary: jsonSummary{Files: len(changes), Added: counts['A'], Modified: counts['M'], Removed: counts['D']},
 	}
 	for _, ch := range changes {
-		doc.Changes = append(doc.Changes, jsonChange{Path: ch.path, Op: opNames[ch.op], Reason: reasons[ch.path], Diff: string(fileDiff(ch))})
+		doc.Changes = append(doc.Changes, jsonChange{Path: ch.path, Op: opNames[ch.op], Reason: reason(ch, t), NeedsIdentity: ch.pending != "", Diff: string(fileDiff(ch))})
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetEscapeHTML(false)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/pflag"
 )
@@ -14,6 +15,12 @@ type common struct {
 	identity  string
 	rootCert  string
 	rootKey   string
+	// allowTestKeys accepts the test-only recipients of testdata/age.
+	allowTestKeys bool
+	// preview: the command only compares (diff, generate --check), so
+	// secrets it cannot write without an identity are reported as pending
+	// rather than failing the run.
+	preview bool
 }
 
 func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
@@ -24,7 +31,7 @@ func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
 		c.onFlagSet(fs)
 	}
 	fs.Usage = func() {
-		fmt.Fprintf(c.stdout, "%s\n\nUsage:\n  meshgen %s [flags]\n\nFlags:\n%s", summary, name, fs.FlagUsages())
+		fmt.Fprintf(c.stdout, "%s\n\nUsage:\n  meshgen %s%s [flags]\n\nFlags:\n%s", summary, name, operands(name), fs.FlagUsages())
 		if examples != "" {
 			fmt.Fprintf(c.stdout, "\nExamples:\n%s", examples)
 		}
@@ -32,10 +39,34 @@ func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
 	return fs
 }
 
+// operands are a command's positional arguments for its usage line, as
+// commandTable lists them.
+func operands(name string) string {
+	for _, cmd := range commandTable {
+		switch {
+		case cmd.name != name:
+		case len(cmd.choices) > 0:
+			return " " + strings.Join(cmd.choices, "|")
+		case cmd.args != "":
+			return " " + cmd.args
+		}
+	}
+	return ""
+}
+
 func (co *common) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file")
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
 	fs.StringVar(&co.identity, "identity", "", "age identity file, besides SOPS_AGE_KEY_FILE and SOPS_AGE_KEY; needed only to issue or re-encrypt secrets")
+	registerAllowTestKeys(fs, &co.allowTestKeys)
+}
+
+// registerAllowTestKeys defines --allow-test-keys, the opt-in of meshgen's
+// own examples and tests to the test-only recipients whose private keys
+// are published (inventory.TestOnlyRecipients). It is a flag, not an
+// inventory field, so that copying an example does not copy the opt-in.
+func registerAllowTestKeys(fs *pflag.FlagSet, v *bool) {
+	fs.BoolVar(v, "allow-test-keys", false, "accept the test-only age recipients whose private keys are published in meshgen's repository (testdata/age); only for meshgen's own examples and tests")
 }
 
 // parse parses flags; it returns ok=false with the exit status to use when
@@ -44,13 +75,16 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) (status int, ok bool) {
 	fs.SetOutput(discard{})
 	err := fs.Parse(args)
 	if errors.Is(err, pflag.ErrHelp) {
-		fs.Usage()
+		// pflag has already printed the usage (through fs.Usage).
 		return exitOK, false
 	}
 	if err != nil {
 		c.errorf("%s: %v", fs.Name(), err)
 		c.hintf("run 'meshgen %s --help' for usage", fs.Name())
 		return exitBad, false
+	}
+	if f := fs.Lookup("allow-test-keys"); f != nil {
+		c.allowTestKeys = f.Value.String() == "true"
 	}
 	return 0, true
 }

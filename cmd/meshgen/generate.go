@@ -30,6 +30,7 @@ func (c *cli) generate(args []string) int {
 			}
 		}
 	}
+	co.preview = check
 	s, st := c.compute(co)
 	if s == nil {
 		return st
@@ -40,11 +41,16 @@ func (c *cli) generate(args []string) int {
 		return exitBad
 	}
 	if check {
-		changes = drift(changes)
+		changes = drift(withPending(changes, s.disk, s.tree))
 		for _, ch := range changes {
 			fmt.Fprintf(c.stdout, "%c %s\n", ch.op, ch.path)
 		}
 		if len(changes) > 0 {
+			for _, ch := range changes {
+				if ch.pending != "" {
+					c.errorf("%s: %s", ch.path, ch.pending)
+				}
+			}
 			c.errorf("%d generated %s stale in %s", len(changes), plural(len(changes), "file is", "files are"), co.out)
 			c.hintf("run 'meshgen generate -i %s -o %s' and commit the result", co.inventory, co.out)
 			return exitDrift

@@ -49,6 +49,8 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	progressShown  bool
+	// allowTestKeys: the command was given --allow-test-keys.
+	allowTestKeys bool
 	// onFlagSet, when set, sees every FlagSet a command builds: the
 	// completion scripts and their tests read the flags from there.
 	onFlagSet func(*pflag.FlagSet)

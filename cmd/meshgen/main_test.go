@@ -3,9 +3,11 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -32,13 +34,40 @@ func TestScripts(t *testing.T) {
 			// for scripts that need one (env SOPS_AGE_KEY_FILE=$OPERATOR_KEY).
 			key, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
 			env.Setenv("OPERATOR_KEY", key)
+			// $CLUSTER_KEY: the test-only cluster identity.
+			env.Setenv("CLUSTER_KEY", filepath.Join(filepath.Dir(key), "test-only-cluster.agekey"))
 			return err
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"treehash": treehash,
 			"jsonget":  jsonget,
+			"exits":    exits,
 		},
 	})
+}
+
+// exits runs a program like exec and requires one exit status, where
+// "! exec" accepts any failure: exits 1 PROG ARGS... tells a stale tree
+// (1) from bad input (2).
+func exits(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: exits STATUS PROG [ARGS...]")
+	}
+	want, err := strconv.Atoi(args[0])
+	if err != nil {
+		ts.Fatalf("exits: %q is not an exit status", args[0])
+	}
+	got := 0
+	if err := ts.Exec(args[1], args[2:]...); err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			ts.Fatalf("exits: %v", err)
+		}
+		got = ee.ExitCode()
+	}
+	if got != want {
+		ts.Fatalf("exits: %s exited %d, want %d", args[1], got, want)
+	}
 }
 
 // treehash prints one line per file below a directory: path, mode and

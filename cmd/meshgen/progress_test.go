@@ -31,7 +31,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(script, "-qec", bin+" generate -i "+inv+" -o "+filepath.Join(dir, "tty"), "/dev/null")
+	cmd := exec.Command(script, "-qec", bin+" generate --allow-test-keys -i "+inv+" -o "+filepath.Join(dir, "tty"), "/dev/null")
 	cmd.Env = append(os.Environ(), "MESHGEN_NO_CACHE=1")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -40,7 +40,7 @@ func TestProgressOnTerminal(t *testing.T) {
 	if !strings.Contains(string(out), "meshgen: issuing certificates 2/2") {
 		t.Errorf("no progress on a terminal:\n%q", out)
 	}
-	cmd = exec.Command(bin, "generate", "-i", inv, "-o", filepath.Join(dir, "pipe"))
+	cmd = exec.Command(bin, "generate", "--allow-test-keys", "-i", inv, "-o", filepath.Join(dir, "pipe"))
 	cmd.Env = append(os.Environ(), "MESHGEN_NO_CACHE=1")
 	out, err = cmd.CombinedOutput()
 	if err != nil {

@@ -56,6 +56,10 @@ func importRoot(certFile, keyFile string) (*pki.CA, error) {
 	return pki.ImportRoot(cert, key)
 }
 
+// quickstartURL is where a user without an inventory learns to write one;
+// the hint names a URL because the user's fleet repository holds no docs.
+const quickstartURL = "https://github.com/meshgen/meshgen/blob/main/docs/quickstart.md"
+
 // maxErrorsShown bounds the inventory findings printed.
 const maxErrorsShown = 500
 
@@ -72,7 +76,7 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	if err != nil {
 		c.errorf("%v", err)
 		if errors.Is(err, os.ErrNotExist) {
-			c.hintf("pass the inventory with -i FILE; see inventory.example.yaml")
+			c.hintf("pass the inventory with -i FILE; to write one, see %s", quickstartURL)
 		}
 		return nil, nil, false
 	}
@@ -83,6 +87,19 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	if err == nil {
 		// Export rules that no istiod can carry out.
 		err = topology.Check(inv)
+	}
+	var testKeys inventory.ErrorList
+	if inv != nil && !c.allowTestKeys {
+		testKeys = inv.TestOnlyRecipientErrors()
+	}
+	if len(testKeys) > 0 {
+		var list inventory.ErrorList
+		switch {
+		case err == nil:
+			err = testKeys
+		case errors.As(err, &list):
+			err = list.Merge(testKeys)
+		}
 	}
 	if err != nil {
 		var list inventory.ErrorList
@@ -104,6 +121,9 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 			c.errorf("%d %s in %s; nothing was written", len(list), noun, file)
 		} else {
 			c.errorf("%v", err)
+		}
+		if len(testKeys) > 0 {
+			c.hintf("create your own keys with age-keygen and put their public keys there (docs/quickstart.md); --allow-test-keys is only for meshgen's own examples and tests")
 		}
 		return nil, nil, false
 	}
@@ -171,6 +191,7 @@ func (c *cli) compute(co common) (*state, int) {
 		Now:        time.Now().UTC(),
 		Rand:       rand.Reader,
 		Identities: ids,
+		Preview:    co.preview,
 	}
 	var trusted []string
 	for i, f := range inv.Mesh.PKI.TrustedRoots {

@@ -84,8 +84,8 @@ func TestNoPlaintextSecrets(t *testing.T) {
 		return ""
 	}
 	for _, args := range [][]string{
-		{"credentials", "set", "remote-1", "--token-file", tokenFile, "--ca-file", caFile, "-i", inv, "-o", out},
-		{"generate", "-i", inv, "-o", out},
+		{"credentials", "set", "remote-1", "--token-file", tokenFile, "--ca-file", caFile, "-i", inv, "-o", out, "--allow-test-keys"},
+		{"generate", "-i", inv, "-o", out, "--allow-test-keys"},
 	} {
 		var stdout, stderr bytes.Buffer
 		if code := Main(args, &stdout, &stderr, env); code != exitOK {

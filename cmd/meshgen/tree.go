@@ -148,6 +148,9 @@ type change struct {
 	op       byte // 'A' add, 'M' modify, 'D' delete, 'P' permissions only, 'T' remove a stale temporary file
 	old, new []byte
 	mode     fs.FileMode
+	// pending, in a preview, says why this secret would change: its new
+	// content needs an identity the run was not given (generator.Tree.Pending).
+	pending string
 }
 
 // plan compares the tree on disk with the generated one.
@@ -330,6 +333,33 @@ func syncDirs(dirs []string) {
 
 // drift drops permission-only changes and the removal of stale temporary
 // files: they are not drift, only a property of the checkout.
+// withPending adds to changes the secrets a preview could not write: each
+// is added or modified, with the reason, but its new content unknown.
+func withPending(changes []change, d *disk, t *generator.Tree) []change {
+	if len(t.Pending) == 0 {
+		return changes
+	}
+	at := map[string]int{}
+	for i, c := range changes {
+		at[c.path] = i
+	}
+	for p, why := range t.Pending {
+		if i, ok := at[p]; ok {
+			// Only the mode differed (the prior bytes were kept).
+			changes[i].op, changes[i].old, changes[i].pending = 'M', d.files[p], why
+			continue
+		}
+		old, ok := d.files[p]
+		op := byte('A')
+		if ok {
+			op = 'M'
+		}
+		changes = append(changes, change{path: p, op: op, old: old, new: old, pending: why})
+	}
+	sort.Slice(changes, func(i, j int) bool { return changes[i].path < changes[j].path })
+	return changes
+}
+
 func drift(changes []change) []change {
 	var out []change
 	for _, c := range changes {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -42,16 +43,43 @@ func (c *cli) validate(args []string) int {
 			c.errorf("%v", err)
 			return exitBad
 		}
-		for _, f := range generator.Check(s.inv, s.disk.files, ids, time.Now().UTC()) {
+		r := generator.CheckReport(s.inv, s.disk.files, ids, time.Now().UTC())
+		for _, f := range r.Findings {
 			c.errorf("%s: %s", filepath.Join(co.out, filepath.FromSlash(f.Path)), f.Msg)
 			findings++
 		}
+		c.reportDecrypted(co, r, len(ids) > 0)
 	}
 	if findings > 0 {
 		return exitDrift
 	}
 	fmt.Fprintf(c.stderr, "meshgen: %s: %d %s valid\n", co.inventory, len(s.inv.Clusters), plural(len(s.inv.Clusters), "overlay", "overlays"))
 	return exitOK
+}
+
+// reportDecrypted says which secrets validate opened and checked in full,
+// and which only by their plaintext (certificates, recipients), so that a
+// partial identity never reads as a complete check.
+func (c *cli) reportDecrypted(co common, r *generator.Report, haveIDs bool) {
+	list := func(paths []string) string {
+		out := make([]string, len(paths))
+		for i, p := range paths {
+			out[i] = filepath.Join(co.out, filepath.FromSlash(p))
+		}
+		return strings.Join(out, ", ")
+	}
+	if !haveIDs {
+		if n := len(r.NotDecrypted); n > 0 {
+			c.errorf("no age identity given: %d %s checked by %s certificates and recipients only, not decrypted", n, plural(n, "secret", "secrets"), plural(n, "its", "their"))
+		}
+		return
+	}
+	if n := len(r.Decrypted); n > 0 {
+		c.errorf("%d %s decrypted and checked (integrity, key matches certificate): %s", n, plural(n, "secret", "secrets"), list(r.Decrypted))
+	}
+	if n := len(r.NotDecrypted); n > 0 {
+		c.errorf("%d %s not decrypted (no identity given can open %s; certificates and recipients checked only): %s", n, plural(n, "secret", "secrets"), plural(n, "it", "them"), list(r.NotDecrypted))
+	}
 }
 
 // identities loads the age identities from SOPS_AGE_KEY_FILE, SOPS_AGE_KEY

@@ -21,6 +21,11 @@ const (
 	RoleRemote            = "remote"
 )
 
+// IstioVersion is the Istio release meshgen targets: the version its
+// examples pin (mesh.istio.version) and its schema suggests. An inventory
+// may name another release; meshgen installs the one it names.
+const IstioVersion = "1.28.2"
+
 func setDefault[T comparable](v *T, def T) {
 	var zero T
 	if *v == zero {

@@ -82,7 +82,7 @@ var rules = map[string]rule{
 	"Mesh.AddressPool":   {apply: func(s *schema) { s.Examples = []any{"240.240.0.0/16"} }},
 	"Mesh.Recipients":    {required: true, apply: recipients},
 
-	"Istio.Version":   {apply: func(s *schema) { s.Pattern, s.Examples = version, []any{"1.28.2"} }},
+	"Istio.Version":   {apply: func(s *schema) { s.Pattern, s.Examples = version, []any{inventory.IstioVersion} }},
 	"Istio.Revision":  {apply: label},
 	"Istio.Installer": {apply: enum(installers, inventory.DefaultInstaller)},
 
