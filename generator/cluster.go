@@ -2,6 +2,7 @@ package generator
 
 import (
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/meshgen/meshgen/generator/inventory"
@@ -33,6 +34,7 @@ type install struct {
 	injectionPath string   // remotes: istiod's injection path for this cluster
 	external      bool     // primaries that serve remotes
 	eastWest      bool     // the cluster runs an east-west gateway
+	gatewayPort   int      // the east-west gateway's cross-network (mTLS) port
 	clusterLocal  []string // primaries: hosts their istiod keeps cluster-local
 }
 
@@ -46,6 +48,9 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 		network:     c.Network,
 		trustDomain: m.TrustDomain,
 		eastWest:    c.EastWestGateway != nil,
+	}
+	if gw := c.EastWestGateway; gw != nil {
+		in.gatewayPort = gw.Port
 	}
 	if c.Role == inventory.RoleRemote {
 		in.remote = true
@@ -117,6 +122,14 @@ func (in install) eastWestGateway() *IstioOperator {
 	iop.Spec.Revision = in.revision
 	gw := &iop.Spec.Components.IngressGateways[0]
 	gw.Label[NetworkLabel] = in.network
+	if l, v := in.gatewayPortLabel(); l != "" {
+		gw.Label[l] = v
+		for i := range gw.K8s.Service.Ports {
+			if p := &gw.K8s.Service.Ports[i]; p.Name == "tls" {
+				p.Port = in.gatewayPort
+			}
+		}
+	}
 	gw.K8s.Env = append(gw.K8s.Env, EnvVar{Name: requestedNetworkViewEnvName, Value: in.network})
 	if iop.Spec.Values.Global == nil {
 		iop.Spec.Values.Global = &GlobalValues{}
@@ -126,6 +139,21 @@ func (in install) eastWestGateway() *IstioOperator {
 	iop.Spec.Values.Global.MultiCluster = &MultiCluster{ClusterName: in.clusterName}
 	return &iop
 }
+
+// gatewayPortLabel is the label that tells istiod which port of the
+// east-west gateway Service carries cross-network mTLS, when it is not
+// Istio's default 15443 (pilot's networkManager.getGatewayDetails): without
+// it istiod looks for 15443 on the Service, finds none, and treats the
+// network as having no gateway at all.
+func (in install) gatewayPortLabel() (string, string) {
+	if in.gatewayPort == 0 || in.gatewayPort == inventory.DefaultGatewayPort {
+		return "", ""
+	}
+	return gatewayPortLabel, strconv.Itoa(in.gatewayPort)
+}
+
+// gatewayPortLabel is Istio's networking.istio.io/gatewayPort.
+const gatewayPortLabel = "networking.istio.io/gatewayPort"
 
 // Each overlay has two stages, because Flux server-side dry-runs every
 // object of a Kustomization before it applies any: Istio's Gateways and

@@ -21,6 +21,14 @@ type gatewayChartValues struct {
 	Revision       string            `json:"revision,omitempty"`
 	NetworkGateway string            `json:"networkGateway"`
 	Labels         map[string]string `json:"labels"`
+	// NetworkGatewayPorts overrides the chart's Service ports; Helm merges
+	// it into the chart's defaults, so only a changed port is given.
+	NetworkGatewayPorts map[string]gatewayChartPort `json:"networkGatewayPorts,omitempty"`
+}
+
+// gatewayChartPort is one port of the gateway chart's networkGatewayPorts.
+type gatewayChartPort struct {
+	Port int `json:"port"`
 }
 
 func (g *gen) helmReleases(in install) []any {
@@ -53,6 +61,12 @@ func (g *gen) helmReleases(in install) []any {
 			"app":        EastWestGatewayName,
 			NetworkLabel: in.network,
 		},
+	}
+	if l, v := in.gatewayPortLabel(); l != "" {
+		gv := gateway.Spec.Values.(gatewayChartValues)
+		gv.Labels[l] = v
+		gv.NetworkGatewayPorts = map[string]gatewayChartPort{"tls": {Port: in.gatewayPort}}
+		gateway.Spec.Values = gv
 	}
 	objs := []any{&repo, &base, &istiod}
 	if in.eastWest {

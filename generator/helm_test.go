@@ -88,9 +88,10 @@ func TestHelmTemplate(t *testing.T) {
 					}
 				case "gateway":
 					wantEnv(t, what, out, "ISTIO_META_REQUESTED_NETWORK_VIEW", c.Network)
-					if !regexp.MustCompile(`istio: "?eastwestgateway"?\n`).MatchString(out) || !strings.Contains(out, "port: 15443") {
-						t.Errorf("%s: gateway lacks the eastwestgateway label or port 15443", what)
+					if !regexp.MustCompile(`istio: "?eastwestgateway"?\n`).MatchString(out) {
+						t.Errorf("%s: gateway lacks the eastwestgateway label", what)
 					}
+					wantGatewayPort(t, what, out, c.EastWestGateway.Port)
 				}
 			}
 		}

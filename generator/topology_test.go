@@ -252,7 +252,7 @@ func TestExportRulesIstioCannotExpress(t *testing.T) {
 		{"service-entries", "  - {name: s, namespace: ns, ports: [{name: http, port: 80, protocol: HTTP}], clusters: [q], exportTo: [r1]}\n",
 			"inventory.yaml:15:104: services[0].exportTo: istiod of p serves p, r1, r2: p, r2 may not call s.ns but r1 must reach it in other clusters, and Istio applies the ServiceEntries of a config cluster to every cluster its istiod serves; export it to all of them or to none"},
 		{"service-entries", "  - {name: s, namespace: ns, ports: [{name: http, port: 80, protocol: HTTP}], clusters: [r1]}\n",
-			"inventory.yaml:15:90: services[0].clusters[0]: istiod of p serves p, r1, r2: with discovery service-entries p would reach s.ns in r1 through r1's east-west gateway, but the ServiceEntry that says so is read for r1 too, whose gateway would then forward the host to itself; use discovery remote-secrets (istiod p discovers r1's pods itself), or keep p out of exportTo"},
+			"inventory.yaml:15:90: services[0].clusters[0]: istiod of p serves p, r1, r2: with discovery service-entries the ServiceEntry of s.ns in p's config serves r1's local service, and p reads it for p, r2 too: they would either reach r1's pods as their own or through r1's east-west gateway, which would then forward the host to itself; export it from a primary without remotes, or use discovery remote-secrets (istiod p discovers r1's pods itself)"},
 	} {
 		inv := exportInventory(t, tc.discovery, tc.service)
 		_, err := Generate(inv, testOptions(withCredentials(t, inv, nil)))

@@ -82,7 +82,7 @@ type Service struct {
 	// Exporters are the clusters the service runs in, by name.
 	Exporters []string
 	runs      map[string]bool
-	exportTo  map[string]bool // nil: every cluster
+	exportTo  map[string]bool // nil (exportTo omitted or empty): every cluster
 }
 
 // Runs reports whether the service runs in cluster.
@@ -182,7 +182,7 @@ func (m *Mesh) newService(i int) *Service {
 		}
 	}
 	sort.Strings(s.Exporters)
-	if is.ExportTo != nil {
+	if len(is.ExportTo) > 0 {
 		s.exportTo = map[string]bool{}
 		for _, c := range is.ExportTo {
 			s.exportTo[c] = true
@@ -413,7 +413,6 @@ func (m *Mesh) Conflicts() []Conflict {
 
 func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
 	var denied, needs []string
-	sibling := map[string]string{} // caller -> an exporter of the same istiod it must reach
 	for _, c := range p.Served {
 		if !s.MayCall(c) {
 			denied = append(denied, c)
@@ -424,9 +423,6 @@ func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
 				continue
 			}
 			needs = append(needs, c)
-			if m.byName[e].Istiod == p.Name {
-				sibling[c] = e
-			}
 			break
 		}
 	}
@@ -440,21 +436,20 @@ func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
 			"%s: %s may not call %s but %s must reach it in other clusters, and Istio %s; export it to all of them or to none",
 			istiod, strings.Join(denied, ", "), s.ID, strings.Join(needs, ", "), how)}, true
 	}
-	if m.Discovery == ServiceEntries {
-		for _, c := range p.Served {
-			e, ok := sibling[c]
-			if !ok {
+	if m.Discovery == ServiceEntries && len(p.Served) > 1 {
+		for j, e := range s.Clusters {
+			if m.byName[e].Istiod != p.Name {
 				continue
 			}
-			j := 0
-			for k, name := range s.Clusters {
-				if name == e {
-					j = k
+			var others []string
+			for _, c := range p.Served {
+				if c != e {
+					others = append(others, c)
 				}
 			}
 			return Conflict{Service: s, Path: fmt.Sprintf("services[%d].clusters[%d]", s.Index, j), Msg: fmt.Sprintf(
-				"%s: with discovery service-entries %s would reach %s in %s through %s's east-west gateway, but the ServiceEntry that says so is read for %s too, whose gateway would then forward the host to itself; use discovery remote-secrets (istiod %s discovers %s's pods itself), or keep %s out of exportTo",
-				istiod, c, s.ID, e, e, e, p.Name, e, c)}, true
+				"%s: with discovery service-entries the ServiceEntry of %s in %s's config serves %s's local service, and %s reads it for %s too: they would either reach %s's pods as their own or through %s's east-west gateway, which would then forward the host to itself; export it from a primary without remotes, or use discovery remote-secrets (istiod %s discovers %s's pods itself)",
+				istiod, s.ID, p.Name, e, p.Name, strings.Join(others, ", "), e, e, p.Name, e)}, true
 		}
 	}
 	return Conflict{}, false
