@@ -106,10 +106,11 @@ type Options struct {
 // export rules no istiod can carry out (topology.Check) are rejected here
 // too, with their positions.
 func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
-	if err := topology.Check(inv); err != nil {
+	topo := topology.New(inv)
+	if err := topo.Check(); err != nil {
 		return nil, err
 	}
-	g := &gen{inv: inv, topo: topology.New(inv), opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}}}
+	g := &gen{inv: inv, topo: topo, opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}}}
 	if err := g.run(); err != nil {
 		return nil, err
 	}

@@ -264,11 +264,11 @@ func TestExportRulesIstioCannotExpress(t *testing.T) {
 			t.Errorf("%s:\ngot  %s\nwant %s", tc.discovery, got, tc.want)
 		}
 	}
-	// Expressible: the cluster outside exportTo shares its istiod only
+	// Expressible: the clusters outside exportTo share their istiod only
 	// with the cluster that runs the service.
-	inv := exportInventory(t, "remote-secrets", "  - {name: s, namespace: ns, ports: [{name: http, port: 80, protocol: HTTP}], clusters: [r1], exportTo: []}\n")
+	inv := exportInventory(t, "remote-secrets", "  - {name: s, namespace: ns, ports: [{name: http, port: 80, protocol: HTTP}], clusters: [r1], exportTo: [r1]}\n")
 	if _, err := Generate(inv, testOptions(withCredentials(t, inv, nil))); err != nil {
-		t.Errorf("exportTo [] in a remote: %v", err)
+		t.Errorf("a remote's service exported to nobody else: %v", err)
 	}
 }
 

@@ -222,8 +222,8 @@ type Service struct {
 	Ports []Port `yaml:"ports"`
 	// Clusters the service runs in (exported from).
 	Clusters []string `yaml:"clusters"`
-	// ExportTo lists the clusters that may call the service; omitted or
-	// empty: every other cluster. A cluster outside it gets no endpoint of the service.
+	// ExportTo lists the clusters that may call the service; omitted: every
+	// other cluster. An empty list is an error. A cluster outside it gets no endpoint of the service.
 	// The clusters one istiod serves must agree: where one of them is
 	// outside exportTo and another must reach the service elsewhere, the
 	// inventory is rejected.

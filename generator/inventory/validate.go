@@ -392,6 +392,11 @@ func (v *validator) services(clusters map[string]*Cluster) {
 		}
 		v.clusterRefs(p+".clusters", s.Clusters, clusters)
 		v.clusterRefs(p+".exportTo", s.ExportTo, clusters)
+		if s.ExportTo != nil && len(s.ExportTo) == 0 {
+			// Read as "nobody" by some and "everybody" by others; the
+			// inventory says which.
+			v.errorf(p+".exportTo", "is empty: omit exportTo to export %s.%s to every other cluster, or list the clusters that may call it", s.Name, s.Namespace)
+		}
 		if host := s.Host(inv.Mesh.ServiceSuffix); len(host) > 253 {
 			v.errorf(p+".name", "host %s is longer than 253 characters", host)
 		}

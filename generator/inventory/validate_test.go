@@ -60,6 +60,8 @@ func TestErrors(t *testing.T) {
 		edit func(string) string
 		want string
 	}{
+		{"empty exportTo", repl("    clusters: [a]\n", "    clusters: [a]\n    exportTo: []\n"),
+			"inventory.yaml:26:15: services[0].exportTo: is empty: omit exportTo to export svc.foo to every other cluster, or list the clusters that may call it"},
 		{"unknown network", repl("network: net2", "network: netwrok2"),
 			`inventory.yaml:18:14: clusters[1].network: unknown network "netwrok2" (known: net1, net2)`},
 		{"unknown field with suggestion", repl("    network: net1", "    netwrk: net1"),

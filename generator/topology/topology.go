@@ -370,14 +370,22 @@ func (m *Mesh) NeedsCrossNetworkGateway(istiod string) bool {
 		}
 	}
 	for _, s := range m.services {
+		runsHere := false
 		for _, e := range p.Served {
-			if !s.Runs(e) {
-				continue
+			runsHere = runsHere || s.Runs(e)
+		}
+		if !runsHere {
+			continue
+		}
+		if s.exportTo == nil {
+			if len(p.Served) < len(m.clusters) {
+				return true // every cluster may call it, and some are not this istiod's
 			}
-			for _, c := range m.clusters {
-				if c.Istiod != istiod && s.MayCall(c.Name) {
-					return true
-				}
+			continue
+		}
+		for c := range s.exportTo {
+			if cc := m.byName[c]; cc != nil && cc.Istiod != istiod {
+				return true
 			}
 		}
 	}
@@ -412,6 +420,9 @@ func (m *Mesh) Conflicts() []Conflict {
 }
 
 func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
+	if len(p.Served) == 1 {
+		return Conflict{}, false // one cluster cannot disagree with itself
+	}
 	var denied, needs []string
 	for _, c := range p.Served {
 		if !s.MayCall(c) {
@@ -426,7 +437,7 @@ func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
 			break
 		}
 	}
-	istiod := fmt.Sprintf("istiod of %s serves %s", p.Name, strings.Join(p.Served, ", "))
+	istiod := func() string { return fmt.Sprintf("istiod of %s serves %s", p.Name, strings.Join(p.Served, ", ")) }
 	if len(denied) > 0 && len(needs) > 0 {
 		how := "keeps a host cluster-local (meshConfig.serviceSettings) per istiod, not per cluster"
 		if m.Discovery == ServiceEntries {
@@ -434,7 +445,7 @@ func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
 		}
 		return Conflict{Service: s, Path: fmt.Sprintf("services[%d].exportTo", s.Index), Msg: fmt.Sprintf(
 			"%s: %s may not call %s but %s must reach it in other clusters, and Istio %s; export it to all of them or to none",
-			istiod, strings.Join(denied, ", "), s.ID, strings.Join(needs, ", "), how)}, true
+			istiod(), strings.Join(denied, ", "), s.ID, strings.Join(needs, ", "), how)}, true
 	}
 	if m.Discovery == ServiceEntries && len(p.Served) > 1 {
 		for j, e := range s.Clusters {
@@ -449,7 +460,7 @@ func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
 			}
 			return Conflict{Service: s, Path: fmt.Sprintf("services[%d].clusters[%d]", s.Index, j), Msg: fmt.Sprintf(
 				"%s: with discovery service-entries the ServiceEntry of %s in %s's config serves %s's local service, and %s reads it for %s too: they would either reach %s's pods as their own or through %s's east-west gateway, which would then forward the host to itself; export it from a primary without remotes, or use discovery remote-secrets (istiod %s discovers %s's pods itself)",
-				istiod, s.ID, p.Name, e, p.Name, strings.Join(others, ", "), e, e, p.Name, e)}, true
+				istiod(), s.ID, p.Name, e, p.Name, strings.Join(others, ", "), e, e, p.Name, e)}, true
 		}
 	}
 	return Conflict{}, false
@@ -457,8 +468,12 @@ func (m *Mesh) conflict(s *Service, p *Cluster) (Conflict, bool) {
 
 // Check returns the conflicts of inv as positioned inventory errors, or
 // nil.
-func Check(inv *inventory.Inventory) error {
-	cs := New(inv).Conflicts()
+func Check(inv *inventory.Inventory) error { return New(inv).Check() }
+
+// Check returns the mesh's conflicts as positioned inventory errors, or nil.
+func (m *Mesh) Check() error {
+	inv := m.inv
+	cs := m.Conflicts()
 	if len(cs) == 0 {
 		return nil
 	}
