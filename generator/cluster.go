@@ -134,9 +134,11 @@ func (in install) eastWestGateway() *IstioOperator {
 	if iop.Spec.Values.Global == nil {
 		iop.Spec.Values.Global = &GlobalValues{}
 	}
+	// Exactly what samples/multicluster/gen-eastwest-gateway.sh emits:
+	// global.network, and no meshID or clusterName (the script has ignored
+	// --mesh and --cluster since the gateway's proxy takes both from the
+	// injecting istiod).
 	iop.Spec.Values.Global.Network = in.network
-	iop.Spec.Values.Global.MeshID = in.meshID
-	iop.Spec.Values.Global.MultiCluster = &MultiCluster{ClusterName: in.clusterName}
 	return &iop
 }
 

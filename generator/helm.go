@@ -15,12 +15,21 @@ type baseChartValues struct {
 	DefaultRevision string `json:"defaultRevision,omitempty"`
 }
 
-// gatewayChartValues are the values of Istio's gateway chart.
+// gatewayChartValues are the values of Istio's gateway chart, as Istio's
+// multicluster guides install the east-west gateway (--set
+// name=istio-eastwestgateway --set networkGateway=NET). From those the chart
+// writes every label Istio needs: app and istio (istio: eastwestgateway, the
+// name without "istio-") and, for networkGateway, topology.istio.io/network
+// on the Service and the pods. Setting any of them again under labels makes
+// the chart write the key twice, which Flux's post-renderer and kustomize
+// reject.
 type gatewayChartValues struct {
-	Name           string            `json:"name"`
-	Revision       string            `json:"revision,omitempty"`
-	NetworkGateway string            `json:"networkGateway"`
-	Labels         map[string]string `json:"labels"`
+	Name           string `json:"name"`
+	Revision       string `json:"revision,omitempty"`
+	NetworkGateway string `json:"networkGateway"`
+	// Labels are further labels: only the gateway port label, on a port
+	// other than 15443 (which the chart does not write).
+	Labels map[string]string `json:"labels,omitempty"`
 	// NetworkGatewayPorts overrides the chart's Service ports; Helm merges
 	// it into the chart's defaults, so only a changed port is given.
 	NetworkGatewayPorts map[string]gatewayChartPort `json:"networkGatewayPorts,omitempty"`
@@ -56,15 +65,10 @@ func (g *gen) helmReleases(in install) []any {
 		Name:           EastWestGatewayName,
 		Revision:       in.revision,
 		NetworkGateway: in.network,
-		Labels: map[string]string{
-			"istio":      "eastwestgateway",
-			"app":        EastWestGatewayName,
-			NetworkLabel: in.network,
-		},
 	}
 	if l, v := in.gatewayPortLabel(); l != "" {
 		gv := gateway.Spec.Values.(gatewayChartValues)
-		gv.Labels[l] = v
+		gv.Labels = map[string]string{l: v}
 		gv.NetworkGatewayPorts = map[string]gatewayChartPort{"tls": {Port: in.gatewayPort}}
 		gateway.Spec.Values = gv
 	}

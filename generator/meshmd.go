@@ -13,7 +13,8 @@ import (
 )
 
 // MeshMDPath is the reviewers' page at the output root: the topology as a
-// Mermaid diagram, then tables of clusters, networks and exported services.
+// Mermaid diagram, then tables of clusters, networks, exported services and
+// routes.
 const MeshMDPath = "MESH.md"
 
 // meshMDHeader is Header in Markdown: an HTML comment renders as nothing,
@@ -89,6 +90,7 @@ func serviceEdges(topo *topology.Mesh) []meshEdge {
 // certificates' expiry dates, so that it changes exactly when the mesh does.
 func renderMeshMD(inv *inventory.Inventory, topo *topology.Mesh, vips map[string]string, expiry map[string]time.Time) []byte {
 	var b strings.Builder
+	b.Grow(routeTableSize(inv))
 	b.WriteString(meshMDHeader)
 	m := inv.Mesh
 	fmt.Fprintf(&b, "# Mesh %s\n\n", m.ID)
@@ -151,6 +153,7 @@ func renderMeshMD(inv *inventory.Inventory, topo *topology.Mesh, vips map[string
 	b.WriteString("\n## Exported services\n\n")
 	if len(inv.Services) == 0 {
 		b.WriteString("None.\n")
+		writeRouteTable(&b, topology.AllRoutes(inv))
 		return []byte(b.String())
 	}
 	withVIP := m.AddressPool != "" && topo.Discovery == topology.ServiceEntries
@@ -174,6 +177,7 @@ func renderMeshMD(inv *inventory.Inventory, topo *topology.Mesh, vips map[string
 		cells = append(cells, strings.Join(ports, ", "), strings.Join(s.Exporters, ", "), exportedTo(s.Service))
 		row(&b, cells...)
 	}
+	writeRouteTable(&b, topology.AllRoutes(inv))
 	return []byte(b.String())
 }
 

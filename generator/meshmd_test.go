@@ -283,6 +283,8 @@ func TestMeshMDLargeFleet(t *testing.T) {
 		if again := renderMeshMD(inv, topology.New(inv), nil, nil); !bytes.Equal(md, again) {
 			t.Fatal("MESH.md is not deterministic")
 		}
+		t.Logf("%+v: MESH.md is %d bytes", spec, len(md))
+		checkRoundTrip(t, fmt.Sprintf("%+v", spec), inv, md)
 		_, rest, hasDiagram := bytes.Cut(md, []byte("```mermaid\n"))
 		block, _, _ := bytes.Cut(rest, []byte("```\n"))
 		if len(block) > 20000 {
@@ -298,8 +300,19 @@ func TestMeshMDLargeFleet(t *testing.T) {
 			t.Errorf("%+v: a diagram of %d networks", spec, spec.Networks)
 		}
 		rows := bytes.Count(md, []byte("\n| "))
-		// clusters + networks + services + 3 header rows
-		if want := spec.Clusters + spec.Networks + spec.Services + 3; rows != want {
+		// clusters + networks + services + routes + 4 header rows, where
+		// the denied callers of one service port share a row
+		routes := 0
+		deniedRow := map[string]bool{}
+		for _, r := range topology.Routes(inv) {
+			if !r.Denied {
+				routes++
+			} else if k := fmt.Sprint(r.Service, r.Port); !deniedRow[k] {
+				deniedRow[k] = true
+				routes++
+			}
+		}
+		if want := spec.Clusters + spec.Networks + spec.Services + routes + 4; rows != want {
 			t.Errorf("%+v: %d table rows, want %d", spec, rows, want)
 		}
 	}
@@ -345,6 +358,104 @@ func TestStringDataOf(t *testing.T) {
 			t.Errorf("%s: cacerts has no literal ca-cert.pem block", c.Name)
 		}
 	}
+}
+
+// checkRoundTrip checks that MESH.md's route table reads back as exactly
+// the routes of the inventory: what `meshgen diff` relies on.
+func checkRoundTrip(t *testing.T, name string, inv *inventory.Inventory, md []byte) {
+	t.Helper()
+	got, found, err := ParseRouteTable(md)
+	if err != nil || !found {
+		t.Fatalf("%s: ParseRouteTable: found %v, %v", name, found, err)
+	}
+	want := topology.Routes(inv)
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d routes read back, want %d", name, len(got), len(want))
+	}
+	for i := range want {
+		if !routesEqual(got[i], want[i]) {
+			t.Fatalf("%s: route %d reads back as\n%+v\nwant\n%+v", name, i, got[i], want[i])
+		}
+	}
+}
+
+// TestMeshMDRoutes checks the route table of every golden scenario: it
+// reads back as the inventory's routes, every allowed route has its row
+// with the words `meshgen routes` prints, and denied callers are named.
+func TestMeshMDRoutes(t *testing.T) {
+	for _, sc := range loadScenarios(t) {
+		md := renderMeshMD(sc.inv, topology.New(sc.inv), nil, nil)
+		checkRoundTrip(t, sc.file, sc.inv, md)
+		_, table, ok := strings.Cut(string(md), "\n## Routes\n\n")
+		if !ok {
+			t.Fatalf("%s: no route section", sc.file)
+		}
+		for _, r := range topology.Routes(sc.inv) {
+			if r.Denied {
+				continue
+			}
+			want := fmt.Sprintf("\n| %s | %s | %s | %s | yes |\n", r.From, HostPort(r), r.Protocol, EndpointsText(r))
+			if !strings.Contains(table, want) {
+				t.Errorf("%s: no row %q", sc.file, strings.TrimSpace(want))
+			}
+		}
+	}
+}
+
+// TestMeshMDRouteRows pins the rows of a mixed mesh, worked out by hand
+// from its inventory: endpoint discovery, two networks, remotes, exportTo,
+// denied callers named and counted.
+func TestMeshMDRouteRows(t *testing.T) {
+	src := `apiVersion: meshgen/v1alpha1
+kind: Inventory
+mesh: {id: mesh1, istio: {version: 1.28.2}, discovery: remote-secrets}
+networks: [{name: west}, {name: east}]
+clusters:
+  - {name: west-1, network: west, eastWestGateway: {address: 203.0.113.10}}
+  - {name: west-2, network: west, role: remote, primary: west-1, eastWestGateway: {address: 203.0.113.20}}
+  - {name: east-1, network: east, eastWestGateway: {address: ew.east-1.example.net}}
+  - {name: east-2, network: west, role: remote, primary: east-1, eastWestGateway: {address: "2001:db8::40"}}
+  - {name: e3, network: east}
+  - {name: e4, network: east}
+  - {name: e5, network: east}
+  - {name: e6, network: east}
+  - {name: e7, network: east}
+services:
+  - name: orders
+    namespace: shop
+    ports: [{name: http, port: 8080, protocol: HTTP}]
+    clusters: [west-1, east-1]
+    exportTo: [west-2, east-2]
+  - name: ledger
+    namespace: finance
+    ports: [{name: grpc, port: 9090, protocol: GRPC}, {name: metrics, port: 9100, protocol: TCP}]
+    clusters: [east-2]
+    exportTo: [west-1, west-2]
+`
+	inv, err := inventory.Load("inventory.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := renderMeshMD(inv, topology.New(inv), nil, nil)
+	_, table, _ := strings.Cut(string(md), "| from | host:port | protocol | endpoints | mTLS |\n|---|---|---|---|---|\n")
+	want := `| east-2 | ledger.finance.svc.cluster.local:9090 | GRPC | east-2 pods | yes |
+| west-1 | ledger.finance.svc.cluster.local:9090 | GRPC | east-2 pods | yes |
+| west-2 | ledger.finance.svc.cluster.local:9090 | GRPC | east-2 pods | yes |
+| 6 other clusters | ledger.finance.svc.cluster.local:9090 | GRPC | denied (exportTo) | — |
+| east-2 | ledger.finance.svc.cluster.local:9100 | TCP | east-2 pods | yes |
+| west-1 | ledger.finance.svc.cluster.local:9100 | TCP | east-2 pods | yes |
+| west-2 | ledger.finance.svc.cluster.local:9100 | TCP | east-2 pods | yes |
+| 6 other clusters | ledger.finance.svc.cluster.local:9100 | TCP | denied (exportTo) | — |
+| east-1 | orders.shop.svc.cluster.local:8080 | HTTP | east-1 pods, west-1 via 203.0.113.10:15443 | yes |
+| east-2 | orders.shop.svc.cluster.local:8080 | HTTP | east-1 via ew.east-1.example.net:15443, west-1 pods | yes |
+| west-1 | orders.shop.svc.cluster.local:8080 | HTTP | east-1 via ew.east-1.example.net:15443, west-1 pods | yes |
+| west-2 | orders.shop.svc.cluster.local:8080 | HTTP | east-1 via ew.east-1.example.net:15443, west-1 pods | yes |
+| e3, e4, e5, e6, e7 | orders.shop.svc.cluster.local:8080 | HTTP | denied (exportTo) | — |
+`
+	if table != want {
+		t.Errorf("route rows:\n%s\nwant:\n%s", table, want)
+	}
+	checkRoundTrip(t, "mixed", inv, md)
 }
 
 // testHost is the host callers use, in the inventory's words: the

@@ -20,9 +20,15 @@ var commandTable = []commandSpec{
 		{name: "root-key", value: fileValue},
 		{name: "check"},
 	}},
-	{name: "diff", summary: "unified diff of what generate would change", flags: []flagSpec{
+	{name: "diff", summary: "route changes and unified diff of what generate would change", flags: []flagSpec{
 		inventoryFlag, outputFlag, identityFlag, allowTestKeysFlag,
 		{name: "format", value: choiceValue, choices: diffFormats},
+	}},
+	{name: "routes", summary: "the route table: who reaches which service, how", flags: []flagSpec{
+		inventoryFlag,
+		{name: "from", value: wordValue},
+		{name: "host", value: wordValue},
+		{name: "format", value: choiceValue, choices: routeFormats},
 	}},
 	{name: "validate", summary: "inventory checks and a kustomize build of every overlay", flags: []flagSpec{
 		inventoryFlag, outputFlag, identityFlag, allowTestKeysFlag,
@@ -57,6 +63,7 @@ const (
 	fileValue                    // a file name
 	dirValue                     // a directory name
 	choiceValue                  // one of choices
+	wordValue                    // a value from the inventory: nothing to complete
 )
 
 type flagSpec struct {
@@ -203,6 +210,8 @@ _meshgen() {
 					fmt.Fprintf(w, "        %s) compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\")); return ;;\n", names)
 				case choiceValue:
 					fmt.Fprintf(w, "        %s) COMPREPLY=($(compgen -W %q -- \"$cur\")); return ;;\n", names, strings.Join(f.choices, " "))
+				case wordValue:
+					fmt.Fprintf(w, "        %s) return ;;\n", names)
 				}
 			}
 			fmt.Fprint(w, "        esac\n")
@@ -276,6 +285,8 @@ _meshgen() {
 				action = ":directory:_files -/"
 			case choiceValue:
 				action = ":" + f.name + ":(" + strings.Join(f.choices, " ") + ")"
+			case wordValue:
+				action = ":" + f.name + ": "
 			}
 			if f.short != "" {
 				fmt.Fprintf(w, "      '(-%s --%s)'{-%s,--%s}'[%s]%s' \\\n", f.short, f.name, f.short, f.name, desc, action)
@@ -341,6 +352,8 @@ complete -c meshgen -f
 				line += " -r -a '(__fish_complete_directories)'"
 			case choiceValue:
 				line += " -x -a " + fishQuote(strings.Join(f.choices, " "))
+			case wordValue:
+				line += " -x"
 			}
 			fmt.Fprintf(w, "%s -d %s\n", line, fishQuote(usage[cmd.name+" --"+f.name]))
 		}

@@ -17,8 +17,9 @@ var diffFormats = []string{"text", "json"}
 func (c *cli) diff(args []string) int {
 	var co common
 	var format string
-	fs := c.flagSet("diff", "Print a unified diff of what 'meshgen generate' would change. Exit 1 when there is a difference.",
+	fs := c.flagSet("diff", "Print what 'meshgen generate' would change: first the routes that change (read from MESH.md's route table on disk), then a unified diff of every file. Exit 1 when there is a difference.",
 		`  meshgen diff -i inventory.yaml -o fleet/
+  meshgen diff --format json | jq -r '.routes[] | "\(.service):\(.port) from \(.from): \(.change)"'
   meshgen diff --format json | jq -r '.changes[] | "\(.op) \(.path)"'   # for bots
 `)
 	co.register(fs)
@@ -45,16 +46,23 @@ func (c *cli) diff(args []string) int {
 		return exitBad
 	}
 	changes = drift(withPending(changes, s.disk, s.tree))
+	routes := c.routeChanges(s)
 	counts := map[byte]int{}
 	for _, ch := range changes {
 		counts[ch.op]++
 	}
 	if format == "json" {
-		if err := c.writeJSONDiff(changes, s.tree, counts); err != nil {
+		if err := c.writeJSONDiff(routes, changes, s.tree, counts); err != nil {
 			c.errorf("diff: %v", err)
 			return exitBad
 		}
 	} else {
+		if len(routes) > 0 {
+			fmt.Fprintf(c.stdout, "# %d %s change:\n", len(routes), plural(len(routes), "route", "routes"))
+			for _, r := range routes {
+				fmt.Fprintf(c.stdout, "#   %s\n", r)
+			}
+		}
 		for _, ch := range changes {
 			if why := reason(ch, s.tree); why != "" {
 				fmt.Fprintf(c.stdout, "# %s: %s\n", ch.path, why)
@@ -91,6 +99,36 @@ func (c *cli) reportPending(co common, t *generator.Tree) {
 // compute.
 const pendingHunk = "@@ new content not computed: needs an age identity @@\n"
 
+// routeChanges compares the routes of the MESH.md on disk with those of
+// the MESH.md generate would write. The prior tree's route table is the
+// record of the routes it was generated for (docs/design-decisions.md); a
+// tree without one gets a note instead of a list of every route.
+func (c *cli) routeChanges(s *state) []generator.RouteChange {
+	out := []generator.RouteChange{}
+	prior, ok := s.disk.files[generator.MeshMDPath]
+	if !ok {
+		if len(s.disk.files) > 0 { // a first run needs no note
+			c.errorf("the tree has no %s: route changes are not summarised", generator.MeshMDPath)
+		}
+		return out
+	}
+	var after []byte
+	if f := s.tree.Get(generator.MeshMDPath); f != nil {
+		after = f.Data
+	}
+	changes, found, err := generator.CompareRouteTables(prior, after)
+	if err != nil {
+		c.errorf("route changes are not summarised: %v", err)
+		c.hintf("%s is generated; 'meshgen generate' rewrites it", generator.MeshMDPath)
+		return out
+	}
+	if !found {
+		c.errorf("the %s on disk has no route table (an older meshgen wrote it): route changes are not summarised", generator.MeshMDPath)
+		return out
+	}
+	return append(out, changes...)
+}
+
 // fileDiff is the unified diff of one change, encrypted values redacted.
 func fileDiff(ch change) []byte {
 	oldName, newName := "a/"+ch.path, "b/"+ch.path
@@ -114,8 +152,11 @@ func fileDiff(ch change) []byte {
 // jsonDiff is diff --format json: one document, for bots that comment on
 // pull requests. Its field names are a stable interface.
 type jsonDiff struct {
-	Changes []jsonChange `json:"changes"`
-	Summary jsonSummary  `json:"summary"`
+	// Routes are the routes that change, as the text output summarises
+	// them first; empty when the tree on disk has no route table.
+	Routes  []generator.RouteChange `json:"routes"`
+	Changes []jsonChange            `json:"changes"`
+	Summary jsonSummary             `json:"summary"`
 }
 
 type jsonChange struct {
@@ -142,8 +183,9 @@ type jsonSummary struct {
 
 var opNames = map[byte]string{'A': "added", 'M': "modified", 'D': "removed"}
 
-func (c *cli) writeJSONDiff(changes []change, t *generator.Tree, counts map[byte]int) error {
+func (c *cli) writeJSONDiff(routes []generator.RouteChange, changes []change, t *generator.Tree, counts map[byte]int) error {
 	doc := jsonDiff{
+		Routes:  routes,
 		Changes: []jsonChange{},
 		Summary: jsonSummary{Files: len(changes), Added: counts['A'], Modified: counts['M'], Removed: counts['D']},
 	}

@@ -85,6 +85,8 @@ func (c *cli) main(args []string) int {
 		return c.generate(rest)
 	case "diff":
 		return c.diff(rest)
+	case "routes":
+		return c.routes(rest)
 	case "validate":
 		return c.validate(rest)
 	case "build":
@@ -116,7 +118,8 @@ the per-cluster kustomize overlays of one Istio multicluster mesh.
 Usage:
   meshgen generate [-i inventory.yaml] [-o DIR]   write or refresh the tree
   meshgen generate --check                        exit 1 if the tree is stale
-  meshgen diff                                    unified diff of what generate would change
+  meshgen diff                                    what generate would change: routes, then a unified diff
+  meshgen routes [--from C] [--host H]            the route table: who reaches which service, how
   meshgen validate                                inventory lint + build every overlay
   meshgen build CLUSTER                           kustomize build of one overlay to stdout
   meshgen credentials set CLUSTER --token-file F --ca-file F

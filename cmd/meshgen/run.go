@@ -127,6 +127,11 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 		}
 		return nil, nil, false
 	}
+	// A mesh Istio does not run as it documents is still generated (the
+	// user may know better), but never silently.
+	for _, w := range inv.Warnings() {
+		c.errorf("warning: %v", w)
+	}
 	return inv, data, true
 }
 
