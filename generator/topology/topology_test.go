@@ -2,9 +2,12 @@ package topology
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/meshgen/meshgen/generator/inventory"
 )
@@ -130,5 +133,60 @@ func TestClusterLocalAndConflicts(t *testing.T) {
 	cs := m.Conflicts()
 	if len(cs) != 1 || cs[0].Path != "services[0].exportTo" || !strings.Contains(cs[0].Msg, "r1 may not call s.ns but p1 must reach it") {
 		t.Errorf("conflicts %+v", cs)
+	}
+}
+
+// TestServingAgreesWithRoutes holds the model the renderers use to the route
+// table users read, on every golden scenario: who may call each service and
+// which exporters serve each caller, directly or through which gateway.
+func TestServingAgreesWithRoutes(t *testing.T) {
+	paths, err := filepath.Glob("../testdata/golden/*.txtar")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden scenarios: %v", err)
+	}
+	n := 0
+	for _, p := range paths {
+		arch, err := txtar.ParseFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := inventory.Load("inventory.yaml", arch.Files[0].Data)
+		if err == nil {
+			err = inv.Validate()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		m := New(inv)
+		byID := map[string]*Service{}
+		for _, s := range m.Services() {
+			byID[s.ID] = s
+		}
+		for _, r := range Routes(inv) {
+			n++
+			s := byID[r.Service]
+			if s.Host != r.Host || s.MayCall(r.From) == r.Denied {
+				t.Errorf("%s: %s from %s: host %s, may call %v; Routes: host %s, denied %v", p, r.Service, r.From, s.Host, s.MayCall(r.From), r.Host, r.Denied)
+			}
+			var want []string
+			for _, e := range r.Endpoints {
+				want = append(want, fmt.Sprintf("%s/%v/%s/%d", e.Cluster, e.Gateway, e.Address, e.Port))
+			}
+			var got []string
+			for _, h := range m.Serving(s, r.From) {
+				addr, port := "", 0
+				if h.Gateway {
+					gw := m.Cluster(h.Cluster).EastWestGateway
+					addr, port = gw.Address, gw.Port
+				}
+				got = append(got, fmt.Sprintf("%s/%v/%s/%d", h.Cluster, h.Gateway, addr, port))
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: %s:%d from %s: Serving %v, Routes %v", p, r.Service, r.Port, r.From, got, want)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no routes")
 	}
 }
