@@ -279,16 +279,22 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 	if st.root.NotBefore.After(notBefore) {
 		notBefore = st.root.NotBefore
 	}
-	jobs := make([]*cacertsJob, len(g.inv.Clusters))
-	for i := range g.inv.Clusters {
-		c := &g.inv.Clusters[i]
-		jobs[i] = &cacertsJob{cluster: c, recipients: g.recipientsOf(c), req: pki.IntermediateRequest{
+	// Only clusters that run istiod get an intermediate: a remote's
+	// workloads are signed by its primary's istiod. A remote's former
+	// cacerts file is simply no longer generated, so it is removed.
+	var jobs []*cacertsJob
+	for _, tc := range g.topo.Clusters() {
+		if !tc.NeedsCacerts() {
+			continue
+		}
+		c := tc.Cluster
+		jobs = append(jobs, &cacertsJob{cluster: c, recipients: g.recipientsOf(c), req: pki.IntermediateRequest{
 			Cluster:      c.Name,
 			Organization: m.PKI.Intermediate.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
 			Validity:     m.PKI.Intermediate.Validity.Duration,
 			NotBefore:    notBefore,
-		}}
+		}})
 	}
 	// Reading the prior files back is independent per cluster.
 	parallel(len(jobs), func(i int) { g.judgeCacerts(st, jobs[i]) })

@@ -42,6 +42,7 @@ mesh:
   id: mesh1
   recipients: [%s]
   istio: {version: 1.28.2}
+  discovery: service-entries
   pki: {keyAlgorithm: %s}
 networks:
   - name: net1

@@ -17,6 +17,7 @@ import (
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
 	"github.com/meshgen/meshgen/generator/sops"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // Finding is one problem Check found in a generated tree.
@@ -61,11 +62,13 @@ type Report struct {
 
 // CheckReport is Check that also says which secrets were decrypted.
 func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity, now time.Time) *Report {
-	c := &checker{g: &gen{inv: inv}, files: files, ids: ids, now: now}
+	c := &checker{g: &gen{inv: inv, topo: topology.New(inv)}, files: files, ids: ids, now: now}
 	c.rootCert()
 	c.rootCA()
-	for i := range inv.Clusters {
-		c.cacerts(&inv.Clusters[i])
+	for _, tc := range c.g.topo.Clusters() {
+		if tc.NeedsCacerts() {
+			c.cacerts(tc.Cluster)
+		}
 	}
 	sort.SliceStable(c.findings, func(i, j int) bool { return c.findings[i].Path < c.findings[j].Path })
 	return &Report{Findings: c.findings, Decrypted: c.decrypted, NotDecrypted: c.notDecrypted}

@@ -2,9 +2,11 @@ package generator
 
 import (
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // Label and annotation keys Istio reads.
@@ -28,10 +30,12 @@ type install struct {
 	clusterName   string
 	network       string
 	trustDomain   string
-	remotePilot   string // remotes: the primary's east-west gateway address
-	injectionPath string // remotes: istiod's injection path for this cluster
-	external      bool   // primaries that serve remotes
-	eastWest      bool   // the cluster runs an east-west gateway
+	remotePilot   string   // remotes: the primary's east-west gateway address
+	injectionPath string   // remotes: istiod's injection path for this cluster
+	external      bool     // primaries that serve remotes
+	eastWest      bool     // the cluster runs an east-west gateway
+	gatewayPort   int      // the east-west gateway's cross-network (mTLS) port
+	clusterLocal  []string // primaries: hosts their istiod keeps cluster-local
 }
 
 func (g *gen) installOf(c *inventory.Cluster) install {
@@ -45,6 +49,9 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 		trustDomain: m.TrustDomain,
 		eastWest:    c.EastWestGateway != nil,
 	}
+	if gw := c.EastWestGateway; gw != nil {
+		in.gatewayPort = gw.Port
+	}
 	if c.Role == inventory.RoleRemote {
 		in.remote = true
 		if p := g.inv.Cluster(c.Primary); p != nil && p.EastWestGateway != nil {
@@ -52,21 +59,10 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 		}
 		in.injectionPath = "/inject/cluster/" + c.Name + "/net/" + c.Network
 	} else {
-		in.external = len(g.remotesOf(c.Name)) > 0
+		in.external = len(g.topo.Cluster(c.Name).Remotes()) > 0
+		in.clusterLocal = g.topo.ClusterLocalHosts(c.Name)
 	}
 	return in
-}
-
-// remotesOf lists the remote clusters whose primary is name.
-func (g *gen) remotesOf(name string) []*inventory.Cluster {
-	var out []*inventory.Cluster
-	for i := range g.inv.Clusters {
-		c := &g.inv.Clusters[i]
-		if c.Role == inventory.RoleRemote && c.Primary == name {
-			out = append(out, c)
-		}
-	}
-	return out
 }
 
 // values are the install values shared by the IstioOperator and the charts.
@@ -89,10 +85,21 @@ func (in install) values() *Values {
 }
 
 func (in install) meshConfig() *MeshConfig {
-	return &MeshConfig{
+	mc := &MeshConfig{
 		TrustDomain:   in.trustDomain,
 		DefaultConfig: &ProxyConfig{ProxyMetadata: map[string]string{dnsCaptureKey: "true"}},
 	}
+	if len(in.clusterLocal) > 0 {
+		// exportTo with remote-secrets: istiod gives proxies of a
+		// cluster-local host only the endpoints of their own cluster
+		// (pilot's EndpointBuilder), so a cluster that may not call the
+		// service, and does not run it, gets none.
+		mc.ServiceSettings = []ServiceSettings{{
+			Settings: ServiceSettingsSettings{ClusterLocal: true},
+			Hosts:    in.clusterLocal,
+		}}
+	}
+	return mc
 }
 
 func (in install) controlPlane() *IstioOperator {
@@ -115,6 +122,14 @@ func (in install) eastWestGateway() *IstioOperator {
 	iop.Spec.Revision = in.revision
 	gw := &iop.Spec.Components.IngressGateways[0]
 	gw.Label[NetworkLabel] = in.network
+	if l, v := in.gatewayPortLabel(); l != "" {
+		gw.Label[l] = v
+		for i := range gw.K8s.Service.Ports {
+			if p := &gw.K8s.Service.Ports[i]; p.Name == "tls" {
+				p.Port = in.gatewayPort
+			}
+		}
+	}
 	gw.K8s.Env = append(gw.K8s.Env, EnvVar{Name: requestedNetworkViewEnvName, Value: in.network})
 	if iop.Spec.Values.Global == nil {
 		iop.Spec.Values.Global = &GlobalValues{}
@@ -126,6 +141,21 @@ func (in install) eastWestGateway() *IstioOperator {
 	iop.Spec.Values.Global.Network = in.network
 	return &iop
 }
+
+// gatewayPortLabel is the label that tells istiod which port of the
+// east-west gateway Service carries cross-network mTLS, when it is not
+// Istio's default 15443 (pilot's networkManager.getGatewayDetails): without
+// it istiod looks for 15443 on the Service, finds none, and treats the
+// network as having no gateway at all.
+func (in install) gatewayPortLabel() (string, string) {
+	if in.gatewayPort == 0 || in.gatewayPort == inventory.DefaultGatewayPort {
+		return "", ""
+	}
+	return gatewayPortLabel, strconv.Itoa(in.gatewayPort)
+}
+
+// gatewayPortLabel is Istio's networking.istio.io/gatewayPort.
+const gatewayPortLabel = "networking.istio.io/gatewayPort"
 
 // Each overlay has two stages, because Flux server-side dry-runs every
 // object of a Kustomization before it applies any: Istio's Gateways and
@@ -188,7 +218,9 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	mesh := &stage{g: out, dir: StageDir(c.Name, meshStage), resources: []string{}}
 
 	install.add("namespace.yaml", marshalDocs(g.namespace(c)))
-	install.addSecret(cacertsFile, g.cacertsData[c.Name])
+	if g.topo.Cluster(c.Name).NeedsCacerts() {
+		install.addSecret(cacertsFile, g.cacertsData[c.Name])
+	}
 
 	// The IstioOperator files are always written: istioctl users install
 	// from them, and reviewers read them. Only where an operator runs are
@@ -208,7 +240,9 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 		install.add("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
 	}
 
-	if in.eastWest && (g.inv.MultiNetwork() || g.exportsAcross(c.Name)) {
+	// A remote has no istiod and reads no Istio config: everything below
+	// goes to config clusters, which serve their remotes' proxies too.
+	if g.topo.NeedsCrossNetworkGateway(c.Name) {
 		mesh.add("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
 	}
 	if in.external && in.eastWest {
@@ -219,6 +253,9 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	}
 	if ses := g.ses[c.Name]; len(ses) > 0 {
 		mesh.add(serviceEntriesFile, g.marshalServiceEntries(ses))
+	}
+	if drs := g.destinationRules(c.Name); len(drs) > 0 {
+		mesh.add(destinationRulesFile, marshalDocs(drs...))
 	}
 	install.close()
 	mesh.close()
@@ -247,7 +284,9 @@ func (g *gen) namespace(c *inventory.Cluster) *Namespace {
 func (g *gen) crossNetworkGateway() *Gateway {
 	var gw Gateway
 	loadTemplate("cross-network-gateway.yaml", &gw)
-	gw.Spec.Servers[0].Hosts = append(gw.Spec.Servers[0].Hosts, "*."+g.inv.Mesh.ServiceSuffix)
+	if g.topo.Discovery == topology.ServiceEntries {
+		gw.Spec.Servers[0].Hosts = append(gw.Spec.Servers[0].Hosts, "*."+g.topo.Suffix)
+	}
 	return &gw
 }
 
@@ -276,27 +315,6 @@ func (g *gen) exposeIstiod() []any {
 		route.Route[0].Destination.Host = host
 	}
 	return []any{&gw, &vs}
-}
-
-// exportsAcross reports whether another cluster reaches a service of
-// cluster name through its east-west gateway.
-func (g *gen) exportsAcross(name string) bool {
-	for i := range g.inv.Services {
-		s := &g.inv.Services[i]
-		runs := false
-		for _, c := range s.Clusters {
-			runs = runs || c == name
-		}
-		if !runs {
-			continue
-		}
-		for _, c := range g.consumers(s) {
-			if c != name && !contains(s.Clusters, c) {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 func contains(list []string, s string) bool {

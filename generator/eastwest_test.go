@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -16,7 +17,9 @@ import (
 // IstioOperator of every tree with what Istio's own
 // samples/multicluster/gen-eastwest-gateway.sh (of the pinned istio.io/istio
 // module) emits for the same network and revision. meshgen adds only
-// spec.tag (the pinned version) and metadata.namespace.
+// spec.tag (the pinned version) and metadata.namespace, and on a gateway
+// port other than 15443 that port and its networking.istio.io/gatewayPort
+// label.
 func TestEastWestGatewayMatchesIstio(t *testing.T) {
 	script := filepath.Join(filepath.Dir(filepath.Dir(istioCharts(t))), "samples", "multicluster", "gen-eastwest-gateway.sh")
 	bash := testtools.Find(t, "bash")
@@ -48,6 +51,18 @@ func TestEastWestGatewayMatchesIstio(t *testing.T) {
 			spec := want["spec"].(map[string]any)
 			if spec["revision"] == "" {
 				delete(spec, "revision")
+			}
+			// On another port than 15443 the gateway takes cross-network
+			// mTLS there, labelled so that istiod finds it (the script
+			// knows only 15443).
+			if port := c.EastWestGateway.Port; port != 15443 {
+				gw := spec["components"].(map[string]any)["ingressGateways"].([]any)[0].(map[string]any)
+				gw["label"].(map[string]any)[gatewayPortLabel] = fmt.Sprint(port)
+				for _, sp := range gw["k8s"].(map[string]any)["service"].(map[string]any)["ports"].([]any) {
+					if sp := sp.(map[string]any); sp["name"] == "tls" {
+						sp["port"] = float64(port)
+					}
+				}
 			}
 			gotSpec, _ := got["spec"].(map[string]any)
 			if gotSpec["tag"] != tr.inv.Mesh.Istio.Version {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // Header starts every file meshgen writes. meshgen treats a file in the
@@ -101,9 +102,15 @@ type Options struct {
 	Preview bool
 }
 
-// Generate computes the output tree for inv. inv must have passed Validate.
+// Generate computes the output tree for inv. inv must have passed Validate;
+// export rules no istiod can carry out (topology.Check) are rejected here
+// too, with their positions.
 func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
-	g := &gen{inv: inv, opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}}}
+	topo := topology.New(inv)
+	if err := topo.Check(); err != nil {
+		return nil, err
+	}
+	g := &gen{inv: inv, topo: topo, opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}}}
 	if err := g.run(); err != nil {
 		return nil, err
 	}
@@ -117,10 +124,13 @@ func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
 }
 
 type gen struct {
-	inv  *inventory.Inventory
+	inv *inventory.Inventory
+	// topo answers who runs istiod, where config lives, who watches and
+	// who calls whom; no renderer works that out for itself.
+	topo *topology.Mesh
 	opts Options
 	tree *Tree
-	ses  map[string][]*ServiceEntry // ServiceEntries by cluster
+	ses  map[string][]*ServiceEntry // ServiceEntries by config cluster
 	// seBytes memoizes marshalled ServiceEntries shared by clusters.
 	seBytes map[*ServiceEntry][]byte
 	// needIdentity collects work that needs an identity none was given for.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/sops"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden trees under testdata/golden")
@@ -50,7 +51,7 @@ func withCredentials(t *testing.T, inv *inventory.Inventory, prior map[string][]
 	if prior == nil {
 		prior = map[string][]byte{}
 	}
-	for cluster := range watchers(inv) {
+	for cluster := range topology.New(inv).Watched() {
 		p := CredentialPath(cluster)
 		if _, ok := prior[p]; ok {
 			continue

@@ -27,6 +27,17 @@ type gatewayChartValues struct {
 	Name           string `json:"name"`
 	Revision       string `json:"revision,omitempty"`
 	NetworkGateway string `json:"networkGateway"`
+	// Labels are further labels: only the gateway port label, on a port
+	// other than 15443 (which the chart does not write).
+	Labels map[string]string `json:"labels,omitempty"`
+	// NetworkGatewayPorts overrides the chart's Service ports; Helm merges
+	// it into the chart's defaults, so only a changed port is given.
+	NetworkGatewayPorts map[string]gatewayChartPort `json:"networkGatewayPorts,omitempty"`
+}
+
+// gatewayChartPort is one port of the gateway chart's networkGatewayPorts.
+type gatewayChartPort struct {
+	Port int `json:"port"`
 }
 
 func (g *gen) helmReleases(in install) []any {
@@ -54,6 +65,12 @@ func (g *gen) helmReleases(in install) []any {
 		Name:           EastWestGatewayName,
 		Revision:       in.revision,
 		NetworkGateway: in.network,
+	}
+	if l, v := in.gatewayPortLabel(); l != "" {
+		gv := gateway.Spec.Values.(gatewayChartValues)
+		gv.Labels = map[string]string{l: v}
+		gv.NetworkGatewayPorts = map[string]gatewayChartPort{"tls": {Port: in.gatewayPort}}
+		gateway.Spec.Values = gv
 	}
 	objs := []any{&repo, &base, &istiod}
 	if in.eastWest {

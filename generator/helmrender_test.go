@@ -388,7 +388,9 @@ func (c *renderCache) do(key string, render func() ([]byte, error)) renderResult
 // with the cluster's name and network; the east-west gateway's Service and
 // pods carry the cluster's network (istiod finds network gateways by that
 // Service label), its pods ask for their network's view, carry the
-// selector the cross-network Gateway uses, and the Service has port 15443.
+// selector the cross-network Gateway uses, and the Service has the
+// inventory's gateway port (15443 by default; another one labelled for
+// istiod).
 func checkRendered(t *testing.T, what string, tr deliveryTree, cluster string, hr *fluxRelease, manifests []byte) {
 	t.Helper()
 	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(manifests), OmitReaderAnnotations: true}).Read()
@@ -462,8 +464,15 @@ func checkRendered(t *testing.T, what string, tr deliveryTree, cluster string, h
 		}
 	}
 	sort.Strings(numbers)
-	if !strings.Contains(" "+strings.Join(numbers, " ")+" ", " 15443 ") {
-		t.Errorf("%s: Service ports %v lack 15443", what, numbers)
+	// The inventory's gateway port (15443 unless it says otherwise) is
+	// where other networks connect; on any other port istiod finds it only
+	// through the networking.istio.io/gatewayPort label.
+	port := fmt.Sprint(c.EastWestGateway.Port)
+	if !strings.Contains(" "+strings.Join(numbers, " ")+" ", " "+port+" ") {
+		t.Errorf("%s: Service ports %v lack %s", what, numbers, port)
+	}
+	if got, want := svc.GetLabels()[gatewayPortLabel], port; port != "15443" && got != want {
+		t.Errorf("%s: Service %s has %s=%q, want %q", what, svc.GetName(), gatewayPortLabel, got, want)
 	}
 }
 

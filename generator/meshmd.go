@@ -47,7 +47,7 @@ func (g *gen) meshMD() []byte {
 	for name, t := range g.expiry {
 		expiry[name] = t.UTC()
 	}
-	return renderMeshMD(g.inv, vips, expiry)
+	return renderMeshMD(g.inv, g.topo, vips, expiry)
 }
 
 // meshEdge is one consumer → exporter edge: the hosts the consumer reaches
@@ -60,17 +60,13 @@ type meshEdge struct {
 // serviceEdges returns every consumer → exporter pair with the hosts it
 // carries, sorted: the ServiceEntries' view, where a consumer that runs the
 // service itself uses its local copy.
-func serviceEdges(inv *inventory.Inventory) []meshEdge {
+func serviceEdges(topo *topology.Mesh) []meshEdge {
 	type pair struct{ from, to string }
 	hosts := map[pair][]string{}
-	for i := range inv.Services {
-		s := &inv.Services[i]
-		host := s.Host(inv.Mesh.ServiceSuffix)
-		for _, consumer := range consumersOf(inv, s) {
-			if contains(s.Clusters, consumer) {
-				continue
-			}
-			for _, exporter := range s.Clusters {
+	for _, s := range topo.Services() {
+		host := s.Host
+		for _, consumer := range topo.Consumers(s) {
+			for _, exporter := range s.Exporters {
 				p := pair{consumer, exporter}
 				hosts[p] = append(hosts[p], host)
 			}
@@ -90,14 +86,9 @@ func serviceEdges(inv *inventory.Inventory) []meshEdge {
 	return edges
 }
 
-// consumersOf is (*gen).consumers without a gen.
-func consumersOf(inv *inventory.Inventory, s *inventory.Service) []string {
-	return (&gen{inv: inv}).consumers(s)
-}
-
 // renderMeshMD is MESH.md: sorted and free of timestamps other than the
 // certificates' expiry dates, so that it changes exactly when the mesh does.
-func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[string]time.Time) []byte {
+func renderMeshMD(inv *inventory.Inventory, topo *topology.Mesh, vips map[string]string, expiry map[string]time.Time) []byte {
 	var b strings.Builder
 	b.Grow(routeTableSize(inv))
 	b.WriteString(meshMDHeader)
@@ -120,7 +111,7 @@ func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[s
 		clusters[i] = &inv.Clusters[i]
 	}
 	sort.Slice(clusters, func(i, j int) bool { return clusters[i].Name < clusters[j].Name })
-	edges := serviceEdges(inv)
+	edges := serviceEdges(topo)
 
 	b.WriteString("## Topology\n\n")
 	if len(clusters) <= maxDiagramClusters && len(edges) <= maxDiagramEdges {
@@ -165,21 +156,16 @@ func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[s
 		writeRouteTable(&b, topology.AllRoutes(inv))
 		return []byte(b.String())
 	}
-	withVIP := m.AddressPool != ""
+	withVIP := m.AddressPool != "" && topo.Discovery == topology.ServiceEntries
 	if withVIP {
 		b.WriteString("| host | VIP | ports | runs in | exported to |\n|---|---|---|---|---|\n")
 	} else {
 		b.WriteString("| host | ports | runs in | exported to |\n|---|---|---|---|\n")
 	}
-	services := make([]*inventory.Service, len(inv.Services))
-	for i := range inv.Services {
-		services[i] = &inv.Services[i]
-	}
-	sort.Slice(services, func(i, j int) bool {
-		return services[i].Host(m.ServiceSuffix) < services[j].Host(m.ServiceSuffix)
-	})
+	services := append([]*topology.Service(nil), topo.Services()...)
+	sort.Slice(services, func(i, j int) bool { return services[i].Host < services[j].Host })
 	for _, s := range services {
-		host := s.Host(m.ServiceSuffix)
+		host := s.Host
 		cells := []string{host}
 		if withVIP {
 			cells = append(cells, orDash(vips[host]))
@@ -188,7 +174,7 @@ func renderMeshMD(inv *inventory.Inventory, vips map[string]string, expiry map[s
 		for _, p := range s.Ports {
 			ports = append(ports, fmt.Sprintf("%s %d/%s", p.Name, p.Port, p.Protocol))
 		}
-		cells = append(cells, strings.Join(ports, ", "), strings.Join(sortedCopy(s.Clusters), ", "), exportedTo(s))
+		cells = append(cells, strings.Join(ports, ", "), strings.Join(s.Exporters, ", "), exportedTo(s.Service))
 		row(&b, cells...)
 	}
 	writeRouteTable(&b, topology.AllRoutes(inv))

@@ -193,7 +193,7 @@ func TestMeshMDDiagram(t *testing.T) {
 					}
 					for _, e := range s.Clusters {
 						k := [2]string{c, e}
-						pairs[k] = append(pairs[k], s.Name+"."+s.Namespace+"."+inv.Mesh.ServiceSuffix)
+						pairs[k] = append(pairs[k], testHost(inv, &s))
 					}
 				}
 			}
@@ -224,20 +224,26 @@ func TestMeshMDTables(t *testing.T) {
 		}
 		md := string(tree.Get(MeshMDPath).Data)
 		for _, c := range sc.inv.Clusters {
-			var doc secretDoc
-			if err := yaml.Unmarshal(tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile)).Data, &doc); err != nil {
-				t.Fatal(err)
-			}
-			cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
-			if err != nil {
-				t.Fatal(err)
-			}
 			primary := c.Primary
 			if primary == "" {
 				primary = "—"
 			}
 			want := fmt.Sprintf("| %s | %s | %s | %s |", c.Name, c.Network, c.Role, primary)
-			exp := " " + cert.NotAfter.UTC().Format(time.DateOnly) + " |\n"
+			// A remote runs no istiod and has no intermediate.
+			exp := " — |\n"
+			if f := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile)); f != nil {
+				var doc secretDoc
+				if err := yaml.Unmarshal(f.Data, &doc); err != nil {
+					t.Fatal(err)
+				}
+				cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
+				if err != nil {
+					t.Fatal(err)
+				}
+				exp = " " + cert.NotAfter.UTC().Format(time.DateOnly) + " |\n"
+			} else if c.Role != inventory.RoleRemote {
+				t.Errorf("%s: primary %s has no cacerts", sc.file, c.Name)
+			}
 			i := strings.Index(md, want)
 			if i < 0 {
 				t.Errorf("%s: no row %q in MESH.md", sc.file, want)
@@ -248,7 +254,7 @@ func TestMeshMDTables(t *testing.T) {
 			}
 		}
 		for _, s := range sc.inv.Services {
-			host := s.Host(sc.inv.Mesh.ServiceSuffix)
+			host := testHost(sc.inv, &s)
 			if !strings.Contains(md, "\n| "+host+" | ") {
 				t.Errorf("%s: no row for %s", sc.file, host)
 			}
@@ -273,8 +279,8 @@ func TestMeshMDLargeFleet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		md := renderMeshMD(inv, nil, nil)
-		if again := renderMeshMD(inv, nil, nil); !bytes.Equal(md, again) {
+		md := renderMeshMD(inv, topology.New(inv), nil, nil)
+		if again := renderMeshMD(inv, topology.New(inv), nil, nil); !bytes.Equal(md, again) {
 			t.Fatal("MESH.md is not deterministic")
 		}
 		t.Logf("%+v: MESH.md is %d bytes", spec, len(md))
@@ -332,7 +338,11 @@ func TestStringDataOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range sc.inv.Clusters {
-		data := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile)).Data
+		f := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile))
+		if f == nil {
+			continue // a remote: no istiod, no intermediate
+		}
+		data := f.Data
 		var doc secretDoc
 		if err := yaml.Unmarshal(data, &doc); err != nil {
 			t.Fatal(err)
@@ -374,7 +384,7 @@ func checkRoundTrip(t *testing.T, name string, inv *inventory.Inventory, md []by
 // with the words `meshgen routes` prints, and denied callers are named.
 func TestMeshMDRoutes(t *testing.T) {
 	for _, sc := range loadScenarios(t) {
-		md := renderMeshMD(sc.inv, nil, nil)
+		md := renderMeshMD(sc.inv, topology.New(sc.inv), nil, nil)
 		checkRoundTrip(t, sc.file, sc.inv, md)
 		_, table, ok := strings.Cut(string(md), "\n## Routes\n\n")
 		if !ok {
@@ -426,7 +436,7 @@ services:
 	if err != nil {
 		t.Fatal(err)
 	}
-	md := renderMeshMD(inv, nil, nil)
+	md := renderMeshMD(inv, topology.New(inv), nil, nil)
 	_, table, _ := strings.Cut(string(md), "| from | host:port | protocol | endpoints | mTLS |\n|---|---|---|---|---|\n")
 	want := `| east-2 | ledger.finance.svc.cluster.local:9090 | GRPC | east-2 pods | yes |
 | west-1 | ledger.finance.svc.cluster.local:9090 | GRPC | east-2 pods | yes |
@@ -446,4 +456,14 @@ services:
 		t.Errorf("route rows:\n%s\nwant:\n%s", table, want)
 	}
 	checkRoundTrip(t, "mixed", inv, md)
+}
+
+// testHost is the host callers use, in the inventory's words: the
+// Kubernetes name with remote-secrets, the exported name with
+// service-entries.
+func testHost(inv *inventory.Inventory, s *inventory.Service) string {
+	if inv.Mesh.Discovery == "remote-secrets" {
+		return s.Name + "." + s.Namespace + ".svc.cluster.local"
+	}
+	return s.Host(inv.Mesh.ServiceSuffix)
 }

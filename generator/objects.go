@@ -50,8 +50,20 @@ type IstioOperatorSpec struct {
 
 // MeshConfig is the part of meshConfig meshgen sets.
 type MeshConfig struct {
-	TrustDomain   string       `json:"trustDomain,omitempty"`
-	DefaultConfig *ProxyConfig `json:"defaultConfig,omitempty"`
+	TrustDomain     string            `json:"trustDomain,omitempty"`
+	DefaultConfig   *ProxyConfig      `json:"defaultConfig,omitempty"`
+	ServiceSettings []ServiceSettings `json:"serviceSettings,omitempty"`
+}
+
+// ServiceSettings is one entry of meshConfig.serviceSettings.
+type ServiceSettings struct {
+	Settings ServiceSettingsSettings `json:"settings"`
+	Hosts    []string                `json:"hosts"`
+}
+
+// ServiceSettingsSettings are the settings of a serviceSettings entry.
+type ServiceSettingsSettings struct {
+	ClusterLocal bool `json:"clusterLocal"`
 }
 
 // ProxyConfig is meshConfig.defaultConfig.
@@ -294,6 +306,29 @@ type WorkloadEntry struct {
 	Labels   map[string]string `json:"labels,omitempty"`
 	Network  string            `json:"network,omitempty"`
 	Locality string            `json:"locality,omitempty"`
+}
+
+// DestinationRule is a networking.istio.io/v1 DestinationRule.
+type DestinationRule struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta          `json:"metadata"`
+	Spec     DestinationRuleSpec `json:"spec"`
+}
+
+// DestinationRuleSpec is the part of a DestinationRule spec meshgen sets.
+type DestinationRuleSpec struct {
+	Host          string        `json:"host"`
+	TrafficPolicy TrafficPolicy `json:"trafficPolicy"`
+}
+
+// TrafficPolicy is a DestinationRule traffic policy.
+type TrafficPolicy struct {
+	TLS ClientTLSSettings `json:"tls"`
+}
+
+// ClientTLSSettings are a traffic policy's TLS settings.
+type ClientTLSSettings struct {
+	Mode string `json:"mode"`
 }
 
 // FluxKustomization is a kustomize.toolkit.fluxcd.io/v1 Kustomization.

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
+	"github.com/meshgen/meshgen/generator/inventory"
 )
 
 // Real-tool checks: every overlay of every golden scenario must build with
@@ -42,8 +44,14 @@ func TestKustomizeCLI(t *testing.T) {
 		dir, _ := writeScenario(t, sc)
 		for _, c := range sc.inv.Clusters {
 			out := testtools.Run(t, dir, kustomize, "build", "overlays/"+c.Name)
-			if !strings.Contains(out, "kind: Namespace") || !strings.Contains(out, "name: cacerts") {
-				t.Errorf("%s: %s: built overlay lacks the namespace or cacerts:\n%s", sc.file, c.Name, out)
+			if !strings.Contains(out, "kind: Namespace") {
+				t.Errorf("%s: %s: built overlay lacks the namespace:\n%s", sc.file, c.Name, out)
+			}
+			// Only an istiod signs workload certificates: a remote's
+			// overlay holds no intermediate CA.
+			remote := c.Role == inventory.RoleRemote
+			if has := strings.Contains(out, "name: cacerts"); has == remote {
+				t.Errorf("%s: %s (%s): built overlay has cacerts: %v, want %v", sc.file, c.Name, c.Role, has, !remote)
 			}
 		}
 	}
@@ -64,7 +72,7 @@ func TestIstioctlValidate(t *testing.T) {
 				t.Errorf("%s: istioctl validate %s:\n%s", sc.file, f.Path, out)
 			}
 		}
-		if sc.inv.MultiNetwork() && n == 0 {
+		if (len(sc.inv.Services) > 0 || sc.inv.MultiNetwork() && sc.inv.Mesh.Discovery == "remote-secrets") && n == 0 {
 			t.Errorf("%s: no Istio networking objects validated", sc.file)
 		}
 	}
@@ -97,9 +105,10 @@ func TestIstioctlManifestGenerate(t *testing.T) {
 			}
 			out = testtools.Run(t, dir, istioctl, "manifest", "generate", "-f", gw)
 			wantEnv(t, sc.file+": "+gw, out, "ISTIO_META_REQUESTED_NETWORK_VIEW", c.Network)
-			if !strings.Contains(out, "name: istio-eastwestgateway") || !strings.Contains(out, "port: 15443") {
-				t.Errorf("%s: %s: no east-west gateway on 15443 rendered", sc.file, gw)
+			if !strings.Contains(out, "name: istio-eastwestgateway") {
+				t.Errorf("%s: %s: no east-west gateway rendered", sc.file, gw)
 			}
+			wantGatewayPort(t, sc.file+": "+gw, out, c.EastWestGateway.Port)
 		}
 	}
 }
@@ -140,5 +149,22 @@ func TestIstioctlAnalyze(t *testing.T) {
 				t.Errorf("%s: istioctl analyze %s:\n%s", sc.file, filepath.Base(p), out)
 			}
 		}
+	}
+}
+
+// wantGatewayPort checks that a rendered east-west gateway Service takes
+// cross-network mTLS on the inventory's port, forwarded to the proxy's
+// 15443, and, on any other port than 15443, carries the label istiod reads
+// to find that port (networking.istio.io/gatewayPort; without it istiod
+// sees no gateway for the network).
+func wantGatewayPort(t *testing.T, what, out string, port int) {
+	t.Helper()
+	tls := regexp.MustCompile(`(?m)^\s*- name: tls\n\s*port: (\d+)\n(?:\s*protocol: TCP\n)?\s*targetPort: 15443\n`)
+	if m := tls.FindStringSubmatch(out); m == nil || m[1] != fmt.Sprint(port) {
+		t.Errorf("%s: no tls port %d -> 15443 on the gateway Service (got %v)", what, port, m)
+	}
+	label := regexp.MustCompile(`"?networking.istio.io/gatewayPort"?: "?` + fmt.Sprint(port) + `"?\n`)
+	if has := label.MatchString(out); has != (port != inventory.DefaultGatewayPort) {
+		t.Errorf("%s: gatewayPort label present: %v, want %v", what, has, port != inventory.DefaultGatewayPort)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // TestPreviewShowsEverythingButThePendingSecrets: a preview without an
@@ -105,7 +107,7 @@ func TestPreviewNewCluster(t *testing.T) {
 // read; the preview names it and keeps the prior file.
 func TestPreviewRemoteSecret(t *testing.T) {
 	for _, sc := range loadScenarios(t) {
-		ws := watchers(sc.inv)
+		ws := topology.New(sc.inv).Watched()
 		if len(ws) == 0 {
 			continue
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
-	"sort"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -62,42 +61,6 @@ func EncryptCredential(cred Credential, recipients []string, opts Options) ([]by
 	return withHeader(enc), nil
 }
 
-// watchers returns, by watched cluster, the primaries whose istiod must
-// watch its API server. A remote's primary always does (it is the remote's
-// control plane). With discovery remote-secrets every primary also watches
-// every other cluster, primaries and their remotes alike, since it needs all
-// their endpoints; with service-entries, exported services carry the
-// endpoints instead.
-func watchers(inv *inventory.Inventory) map[string][]string {
-	out := map[string][]string{}
-	var primaries []string
-	for _, c := range inv.Clusters {
-		if c.Role == inventory.RolePrimary {
-			primaries = append(primaries, c.Name)
-		}
-	}
-	for _, c := range inv.Clusters {
-		set := map[string]bool{}
-		if c.Role == inventory.RoleRemote {
-			set[c.Primary] = true
-		}
-		if inv.Mesh.Discovery == "remote-secrets" {
-			for _, p := range primaries {
-				if p != c.Name {
-					set[p] = true
-				}
-			}
-		}
-		for p := range set {
-			out[c.Name] = append(out[c.Name], p)
-		}
-	}
-	for k := range out {
-		sort.Strings(out[k])
-	}
-	return out
-}
-
 // credentialFingerprint identifies a stored credential's version without
 // revealing it: a hash of its encrypted MAC, which changes whenever the
 // credential is stored again.
@@ -119,12 +82,13 @@ func credentialFingerprint(file []byte) (string, error) {
 func (g *gen) remoteSecrets() (map[string]map[string][]byte, error) {
 	out := map[string]map[string][]byte{}
 	var need, missing []string
-	for _, watched := range sortedKeys(watchers(g.inv)) {
-		ws := watchers(g.inv)[watched]
+	watched := g.topo.Watched()
+	for _, watched := range sortedKeys(watched) {
+		ws := g.topo.Cluster(watched).WatchedBy
 		c := g.inv.Cluster(watched)
 		credFile, ok := g.opts.Prior[CredentialPath(watched)]
 		if !ok {
-			missing = append(missing, fmt.Sprintf("cluster %q: no stored API credential (%s), needed by %s to discover its endpoints", watched, CredentialPath(watched), strings.Join(ws, ", ")))
+			missing = append(missing, fmt.Sprintf("cluster %q: no stored API credential (%s), needed by the istiod of %s to discover its endpoints; store it with: meshgen credentials set %s --token-file TOKEN --ca-file CA", watched, CredentialPath(watched), strings.Join(ws, ", "), watched))
 			continue
 		}
 		fp, err := credentialFingerprint(credFile)

@@ -79,7 +79,7 @@ func TestCompareRouteTables(t *testing.T) {
 	scs := loadScenarios(t)
 	pages := make([][]byte, len(scs))
 	for i, sc := range scs {
-		pages[i] = renderMeshMD(sc.inv, nil, nil)
+		pages[i] = renderMeshMD(sc.inv, topology.New(sc.inv), nil, nil)
 	}
 	pairs := 0
 	for i, a := range scs {
@@ -116,7 +116,7 @@ func TestCompareRouteTables(t *testing.T) {
 	}
 	inv := *scs[rs].inv
 	inv.Mesh.Discovery = "service-entries"
-	other := renderMeshMD(&inv, nil, nil)
+	other := renderMeshMD(&inv, topology.New(&inv), nil, nil)
 	got, _, err := CompareRouteTables(pages[rs], other)
 	if err != nil || len(got) == 0 {
 		t.Fatalf("mode change: %v, %v", got, err)

@@ -12,27 +12,34 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // serviceEntriesFile is the per-cluster file of ServiceEntries. One file per
 // cluster means adding a service touches only the clusters involved.
 const serviceEntriesFile = "service-entries.yaml"
 
-// serviceEntries returns, by cluster, the ServiceEntries of every exported
-// service (DESIGN §2.4): in each cluster the service runs in, an entry whose
-// endpoint is the local Kubernetes service, where traffic arriving through
-// the local east-west gateway lands; in each consumer, an entry whose
-// endpoints are the exporters' east-west gateways.
+// serviceEntries returns, by config cluster, the ServiceEntries of every
+// exported service (DESIGN §2.4, discovery service-entries): istiod reads
+// them only from its own cluster, so each primary holds the entries of
+// every cluster it serves. An entry's endpoints are the local Kubernetes
+// service when a cluster of that istiod runs the service (each proxy, and
+// the east-west gateway that receives calls from elsewhere, resolves it in
+// its own cluster) and the east-west gateways of the exporters other
+// istiods serve. Every endpoint is labelled for Istio mTLS: the gateway's
+// SNI cluster keeps only mTLS endpoints, and sidecars under STRICT
+// peer authentication accept nothing else.
 func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
-	inv := g.inv
 	vips, err := g.allocateVIPs()
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]*ServiceEntry{}
-	for i := range inv.Services {
-		s := &inv.Services[i]
-		host := s.Host(inv.Mesh.ServiceSuffix)
+	if g.topo.Discovery != topology.ServiceEntries {
+		return out, nil
+	}
+	for _, s := range g.topo.Services() {
+		host := s.Host
 		var ports []SEPort
 		for _, p := range s.Ports {
 			ports = append(ports, SEPort{Number: p.Port, Name: p.Name, Protocol: p.Protocol})
@@ -42,47 +49,46 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 		if v, ok := vips[host]; ok {
 			addrs = []string{v}
 		}
-		newSE := func(resolution string, eps []WorkloadEntry) *ServiceEntry {
-			return &ServiceEntry{
-				TypeMeta: TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "ServiceEntry"},
-				Metadata: ObjectMeta{Name: host, Namespace: IstioNamespace},
-				Spec: ServiceEntrySpec{
-					Hosts: []string{host}, Addresses: addrs, Ports: ports,
-					Location: "MESH_INTERNAL", Resolution: resolution, Endpoints: eps,
-				},
-			}
-		}
-		// One object per side, shared by every cluster on that side: the
-		// entries are identical there, and are marshalled once.
-		exporters := map[string]bool{}
-		local := newSE("DNS", []WorkloadEntry{{Address: s.Name + "." + s.Namespace + ".svc.cluster.local"}})
-		for _, name := range s.Clusters {
-			exporters[name] = true
-			out[name] = append(out[name], local)
-		}
-		var remote *ServiceEntry
-		for _, consumer := range g.consumers(s) {
-			if exporters[consumer] {
+		// Config clusters with the same endpoints share one object, which
+		// is marshalled once.
+		shared := map[string]*ServiceEntry{}
+		for _, p := range g.topo.Clusters() {
+			if !p.RunsIstiod() {
 				continue
 			}
-			if remote != nil {
-				out[consumer] = append(out[consumer], remote)
+			sides, ok := g.topo.ServiceEntryIn(s, p.Name)
+			if !ok {
+				continue
+			}
+			key := fmt.Sprint(sides.Local, sides.Gateways, g.gatewayNetworksKnown(p.Name, sides.Gateways))
+			if se := shared[key]; se != nil {
+				out[p.Name] = append(out[p.Name], se)
 				continue
 			}
 			var eps []WorkloadEntry
 			resolution := "STATIC"
-			for _, name := range s.Clusters {
-				e := inv.Cluster(name)
+			if sides.Local {
+				resolution = "DNS"
+				eps = append(eps, WorkloadEntry{
+					Address: s.Name + "." + s.Namespace + ".svc.cluster.local",
+					Labels:  map[string]string{tlsModeLabel: "istio"},
+				})
+			}
+			var remote []WorkloadEntry
+			for _, name := range sides.Gateways {
+				e := g.topo.Cluster(name)
 				gw := e.EastWestGateway
-				if gw == nil {
-					// Validation guarantees a gateway wherever a consumer needs one.
-					return nil, fmt.Errorf("internal error: exporter %s of %s has no east-west gateway", name, host)
-				}
 				ep := WorkloadEntry{
 					Address: gw.Address,
 					Ports:   map[string]int{},
-					Labels:  map[string]string{"security.istio.io/tlsMode": "istio"},
+					Labels:  map[string]string{tlsModeLabel: "istio"},
 					Network: e.Network,
+				}
+				if g.topo.KnowsGateway(p.Name, e.Network) {
+					// Labelled, the endpoint would be replaced by the
+					// gateway this istiod knows on that network, which
+					// belongs to another cluster.
+					ep.Network = ""
 				}
 				for _, p := range s.Ports {
 					ep.Ports[p.Name] = gw.Port
@@ -93,14 +99,23 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 						ep.Locality += "/" + l.Zone
 					}
 				}
+				// Istio accepts only IP addresses on STATIC endpoints.
 				if !inventory.IsIP(gw.Address) {
 					resolution = "DNS"
 				}
-				eps = append(eps, ep)
+				remote = append(remote, ep)
 			}
-			sort.Slice(eps, func(i, j int) bool { return eps[i].Address < eps[j].Address })
-			remote = newSE(resolution, eps)
-			out[consumer] = append(out[consumer], remote)
+			sort.Slice(remote, func(i, j int) bool { return remote[i].Address < remote[j].Address })
+			se := &ServiceEntry{
+				TypeMeta: TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "ServiceEntry"},
+				Metadata: ObjectMeta{Name: host, Namespace: IstioNamespace},
+				Spec: ServiceEntrySpec{
+					Hosts: []string{host}, Addresses: addrs, Ports: ports,
+					Location: "MESH_INTERNAL", Resolution: resolution, Endpoints: append(eps, remote...),
+				},
+			}
+			shared[key] = se
+			out[p.Name] = append(out[p.Name], se)
 		}
 	}
 	for _, ses := range out {
@@ -109,18 +124,8 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 	return out, nil
 }
 
-// consumers lists the clusters that may call s: exportTo, or every other
-// cluster when exportTo is omitted.
-func (g *gen) consumers(s *inventory.Service) []string {
-	if s.ExportTo != nil {
-		return s.ExportTo
-	}
-	var out []string
-	for _, c := range g.inv.Clusters {
-		out = append(out, c.Name)
-	}
-	return out
-}
+// tlsModeLabel tells Istio that an endpoint accepts Istio mTLS.
+const tlsModeLabel = "security.istio.io/tlsMode"
 
 // allocateVIPs gives every exported host one address from the pool. The
 // fleet repository is the state: addresses already in the prior tree are
@@ -129,7 +134,9 @@ func (g *gen) consumers(s *inventory.Service) []string {
 // generated from scratch mostly reproduces earlier addresses.
 func (g *gen) allocateVIPs() (map[string]string, error) {
 	inv := g.inv
-	if inv.Mesh.AddressPool == "" {
+	// Only ServiceEntries carry addresses; with remote-secrets each
+	// Kubernetes Service has its own cluster IP.
+	if inv.Mesh.AddressPool == "" || g.topo.Discovery != topology.ServiceEntries {
 		return nil, nil
 	}
 	pool := netip.MustParsePrefix(inv.Mesh.AddressPool)
@@ -350,4 +357,14 @@ func (g *gen) marshalServiceEntries(ses []*ServiceEntry) []byte {
 		b.Write(g.seBytes[se])
 	}
 	return b.Bytes()
+}
+
+// gatewayNetworksKnown tells, per exporter, whether istiod knows a gateway
+// on its network: part of what makes two config clusters' entries equal.
+func (g *gen) gatewayNetworksKnown(istiod string, exporters []string) []bool {
+	out := make([]bool, len(exporters))
+	for i, e := range exporters {
+		out[i] = g.topo.KnowsGateway(istiod, g.topo.Cluster(e).Network)
+	}
+	return out
 }

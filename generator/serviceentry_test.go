@@ -19,7 +19,7 @@ const (
 func fleetInventory(t *testing.T, pool string, services []string) *inventory.Inventory {
 	t.Helper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: m\n  istio: {version: 1.28.2}\n  addressPool: %s\n  recipients: [%s]\n", pool, testOperator)
+	fmt.Fprintf(&b, "apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: m\n  istio: {version: 1.28.2}\n  discovery: service-entries\n  addressPool: %s\n  recipients: [%s]\n", pool, testOperator)
 	b.WriteString("networks: [{name: n1}, {name: n2}]\nclusters:\n")
 	for i := 0; i < 4; i++ {
 		fmt.Fprintf(&b, "  - {name: c%d, network: n%d, eastWestGateway: {address: 203.0.113.%d}, recipients: [%s]}\n", i, i%2+1, i+1, testCluster)

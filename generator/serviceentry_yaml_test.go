@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // TestServiceEntryYAML holds toYAML byte-identical to
@@ -15,7 +17,7 @@ import (
 func TestServiceEntryYAML(t *testing.T) {
 	var ses []*ServiceEntry
 	for _, sc := range loadScenarios(t) {
-		g := &gen{inv: sc.inv, opts: testOptions(nil), tree: &Tree{Reasons: map[string]string{}}}
+		g := &gen{inv: sc.inv, topo: topology.New(sc.inv), opts: testOptions(nil), tree: &Tree{Reasons: map[string]string{}}}
 		byCluster, err := g.serviceEntries()
 		if err != nil {
 			t.Fatal(err)

@@ -31,12 +31,18 @@ func (g *gen) sopsConfig() []byte {
 	}
 	operators := sortedCopy(g.inv.Mesh.Recipients)
 	cfg := sopsConfig{CreationRules: []creationRule{rule(RootCAPath, keyFieldRegex, operators)}}
-	for i := range g.inv.Clusters {
-		c := &g.inv.Clusters[i]
-		cfg.CreationRules = append(cfg.CreationRules, rule(g.cacertsPath(c), keyFieldRegex, g.recipientsOf(c)))
+	// Secrets go only where istiod runs: cacerts, and the remote secrets
+	// of the clusters it watches.
+	for _, tc := range g.topo.Clusters() {
+		if c := tc.Cluster; tc.NeedsCacerts() {
+			cfg.CreationRules = append(cfg.CreationRules, rule(g.cacertsPath(c), keyFieldRegex, g.recipientsOf(c)))
+		}
 	}
-	for i := range g.inv.Clusters {
-		c := &g.inv.Clusters[i]
+	for _, tc := range g.topo.Clusters() {
+		if len(tc.Watches) == 0 {
+			continue
+		}
+		c := tc.Cluster
 		cfg.CreationRules = append(cfg.CreationRules, creationRule{
 			PathRegex:        "(^|/)" + regexp.QuoteMeta(StageDir(c.Name, meshStage)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
 			EncryptedRegex:   remoteSecretRegex,

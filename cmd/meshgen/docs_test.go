@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
+
+	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // TestDocsExamples runs the documented workflow on every example inventory
@@ -43,7 +47,20 @@ func TestDocsExamples(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bytes.Contains(src, []byte("role: remote")) {
+			inv, err := inventory.Load(ex, src)
+			if err == nil {
+				err = inv.Validate()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every cluster an istiod watches needs its stored credential.
+			var watched []string
+			for cluster := range topology.New(inv).Watched() {
+				watched = append(watched, cluster)
+			}
+			sort.Strings(watched)
+			for _, cluster := range watched {
 				tok := filepath.Join(t.TempDir(), "token")
 				ca := filepath.Join(t.TempDir(), "ca.crt")
 				os.WriteFile(tok, []byte("test-only-token\n"), 0o600)
@@ -52,7 +69,7 @@ func TestDocsExamples(t *testing.T) {
 					t.Fatal(err)
 				}
 				os.WriteFile(ca, pem, 0o644)
-				run("credentials", "set", "cluster2", "--token-file", tok, "--ca-file", ca, "-i", ex, "-o", out)
+				run("credentials", "set", cluster, "--token-file", tok, "--ca-file", ca, "-i", ex, "-o", out)
 			}
 			run("generate", "-i", ex, "-o", out)
 			run("generate", "--check", "-i", ex, "-o", out)

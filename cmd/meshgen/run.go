@@ -16,6 +16,7 @@ import (
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // readTrustedRoot reads a further trusted root certificate (public).
@@ -82,6 +83,10 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	inv, err := inventory.Load(file, data)
 	if err == nil {
 		err = inv.Validate()
+	}
+	if err == nil {
+		// Export rules that no istiod can carry out.
+		err = topology.Check(inv)
 	}
 	var testKeys inventory.ErrorList
 	if inv != nil && !c.allowTestKeys {

@@ -106,7 +106,11 @@ func TestNoPlaintextSecrets(t *testing.T) {
 		t.Fatal(err)
 	}
 	var keyLines []string
-	for _, f := range []string{"pki/root-ca.sops.yaml", "overlays/primary-1/install/cacerts.sops.yaml", "overlays/remote-1/install/cacerts.sops.yaml"} {
+	// A remote runs no istiod: no intermediate CA of its own.
+	if _, err := os.Stat(filepath.Join(out, "overlays", "remote-1", "install", "cacerts.sops.yaml")); err == nil {
+		t.Error("remote-1 got a cacerts secret; only clusters that run istiod sign certificates")
+	}
+	for _, f := range []string{"pki/root-ca.sops.yaml", "overlays/primary-1/install/cacerts.sops.yaml"} {
 		data, err := os.ReadFile(filepath.Join(out, f))
 		if err != nil {
 			t.Fatal(err)

@@ -36,7 +36,9 @@ const (
 func Inventory(s Spec) []byte {
 	var b strings.Builder
 	b.WriteString("apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: fleet\n")
-	fmt.Fprintf(&b, "  istio: {version: 1.28.2}\n  addressPool: %s\n  recipients: [%s]\n", s.AddressPool, operatorRecipient)
+	// ServiceEntries: the fleets measure the exported-service machinery
+	// (VIPs, one entry per host and config cluster) at scale.
+	fmt.Fprintf(&b, "  istio: {version: 1.28.2}\n  discovery: service-entries\n  addressPool: %s\n  recipients: [%s]\n", s.AddressPool, operatorRecipient)
 	b.WriteString("networks:\n")
 	for n := 0; n < s.Networks; n++ {
 		fmt.Fprintf(&b, "  - name: net-%d\n", n)

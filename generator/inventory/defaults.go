@@ -5,7 +5,7 @@ import "time"
 // Defaults of optional fields, as documented on the fields.
 const (
 	DefaultTrustDomain    = "cluster.local"
-	DefaultDiscovery      = "service-entries"
+	DefaultDiscovery      = "remote-secrets"
 	DefaultServiceSuffix  = "global"
 	DefaultInstaller      = "helm"
 	DefaultKeyAlgorithm   = "ecdsa-p256"

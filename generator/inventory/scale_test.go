@@ -18,7 +18,7 @@ func TestValidateIsNotQuadratic(t *testing.T) {
 	}
 	const n = 20000
 	var b strings.Builder
-	b.WriteString("apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: m\n  istio: {version: 1.28.2}\n")
+	b.WriteString("apiVersion: meshgen/v1alpha1\nkind: Inventory\nmesh:\n  id: m\n  istio: {version: 1.28.2}\n  discovery: service-entries\n")
 	b.WriteString("  recipients: [age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf]\nnetworks: [{name: n}]\nclusters:\n")
 	for i := 0; i < n; i++ {
 		// role remote without primary: one finding per cluster.
@@ -51,9 +51,9 @@ func TestValidateIsNotQuadratic(t *testing.T) {
 		t.Errorf("%d findings of %d bytes in all; want at least %d, of at most 400 bytes each", len(list), size, 3*n)
 	}
 	for _, want := range []string{
-		`wide.yaml:20010:93: services[0].clusters[0]: cluster "c0" has no eastWestGateway, but c1, c2, c3 and others reach s.ns through it`,
-		`wide.yaml:20008:5: clusters[19999].primary: required field is missing`,
-		`wide.yaml:20010:97: services[0].clusters[1]: unknown cluster "nope" (known: c0, c1, c10, c100, c1000, c10000, c10001, c10002, c10003, c10004, c10005, c10006 and 19988 more)`,
+		`wide.yaml:20011:93: services[0].clusters[0]: cluster "c0" has no eastWestGateway, but c1, c2, c3 and others reach s.ns through it`,
+		`wide.yaml:20009:5: clusters[19999].primary: required field is missing`,
+		`wide.yaml:20011:97: services[0].clusters[1]: unknown cluster "nope" (known: c0, c1, c10, c100, c1000, c10000, c10001, c10002, c10003, c10004, c10005, c10006 and 19988 more)`,
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("no finding %s", want)

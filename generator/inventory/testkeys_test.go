@@ -56,6 +56,7 @@ mesh:
     - age1hdn3lhukgeqejdau6hpe5g6g4trqenvwtgnd5x4758ysx8079dmqjrcwvp
     - age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf
   istio: {version: 1.28.2}
+  discovery: service-entries
 networks:
   - name: net1
 clusters:
@@ -74,7 +75,7 @@ clusters:
 		t.Fatalf("the inventory is otherwise valid: %v", err)
 	}
 	want := `inventory.yaml:7:7: mesh.recipients[1]: age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf is a test-only key: its private key is published in meshgen's repository (testdata/age/test-only-operator.agekey), so anyone can decrypt what is encrypted to it
-inventory.yaml:17:82: clusters[1].recipients[1]: age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq is a test-only key: its private key is published in meshgen's repository (testdata/age/test-only-cluster.agekey), so anyone can decrypt what is encrypted to it`
+inventory.yaml:18:82: clusters[1].recipients[1]: age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq is a test-only key: its private key is published in meshgen's repository (testdata/age/test-only-cluster.agekey), so anyone can decrypt what is encrypted to it`
 	if got := inv.TestOnlyRecipientErrors().Error(); got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}

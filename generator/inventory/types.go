@@ -49,15 +49,19 @@ type Mesh struct {
 	// Istio pins the Istio release and how it is installed.
 	Istio Istio `yaml:"istio"`
 	// Discovery selects how clusters learn each other's endpoints:
-	// "service-entries" (explicit ServiceEntries for exported services, no
-	// cross-cluster API access) or "remote-secrets" (istiod watches the other
-	// clusters' API servers through stored credentials). Default: service-entries.
+	// "remote-secrets" (Istio's endpoint discovery: every istiod watches
+	// the other clusters' API servers through stored credentials; the same
+	// name and namespace is the same service) or "service-entries"
+	// (ServiceEntries for exported services under serviceSuffix, no
+	// cross-cluster API access beyond a primary's remotes).
+	// Default: remote-secrets.
 	Discovery string `yaml:"discovery,omitempty"`
-	// ServiceSuffix is the DNS suffix of exported hosts:
-	// <name>.<namespace>.<serviceSuffix>. Default: global.
+	// ServiceSuffix is the DNS suffix of exported hosts with discovery
+	// service-entries: <name>.<namespace>.<serviceSuffix>. Default: global.
 	ServiceSuffix string `yaml:"serviceSuffix,omitempty"`
-	// AddressPool is an optional CIDR (e.g. 240.0.0.0/16) from which every
-	// exported host gets one stable virtual IP, the same in every cluster.
+	// AddressPool is an optional CIDR (e.g. 240.0.0.0/16) from which, with
+	// discovery service-entries, every exported host gets one stable
+	// virtual IP, the same in every cluster.
 	// Empty: ServiceEntries carry no addresses and Istio allocates them.
 	AddressPool string `yaml:"addressPool,omitempty"`
 	// PKI describes the shared root CA and the per-cluster intermediates.
@@ -219,7 +223,10 @@ type Service struct {
 	// Clusters the service runs in (exported from).
 	Clusters []string `yaml:"clusters"`
 	// ExportTo lists the clusters that may call the service; omitted: every
-	// other cluster.
+	// other cluster. An empty list is an error. A cluster outside it gets no endpoint of the service.
+	// The clusters one istiod serves must agree: where one of them is
+	// outside exportTo and another must reach the service elsewhere, the
+	// inventory is rejected.
 	ExportTo []string `yaml:"exportTo,omitempty"`
 }
 

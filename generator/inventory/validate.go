@@ -383,7 +383,7 @@ func (v *validator) services(clusters map[string]*Cluster) {
 			if v.required(pp+".protocol", port.Protocol) {
 				v.oneOf(pp+".protocol", port.Protocol, Protocols...)
 			}
-			if needsVIP[port.Protocol] && inv.Mesh.AddressPool == "" {
+			if needsVIP[port.Protocol] && inv.Mesh.AddressPool == "" && inv.Mesh.Discovery == "service-entries" {
 				v.errorf(pp+".protocol", "a %s port needs the service to have a virtual IP (sidecars tell plain TCP services apart only by address): set mesh.addressPool, e.g. 240.240.0.0/16", port.Protocol)
 			}
 		}
@@ -392,10 +392,20 @@ func (v *validator) services(clusters map[string]*Cluster) {
 		}
 		v.clusterRefs(p+".clusters", s.Clusters, clusters)
 		v.clusterRefs(p+".exportTo", s.ExportTo, clusters)
+		if s.ExportTo != nil && len(s.ExportTo) == 0 {
+			// Read as "nobody" by some and "everybody" by others; the
+			// inventory says which.
+			v.errorf(p+".exportTo", "is empty: omit exportTo to export %s.%s to every other cluster, or list the clusters that may call it", s.Name, s.Namespace)
+		}
 		if host := s.Host(inv.Mesh.ServiceSuffix); len(host) > 253 {
 			v.errorf(p+".name", "host %s is longer than 253 characters", host)
 		}
-		v.exporterGateways(p, s, clusters)
+		if inv.Mesh.Discovery == "service-entries" {
+			// With remote-secrets, same-network callers reach the pods
+			// directly, and a mesh that spans networks already needs
+			// a gateway in every cluster.
+			v.exporterGateways(p, s, clusters)
+		}
 	}
 	if pool := inv.Mesh.AddressPool; pool != "" {
 		if pfx, err := netip.ParsePrefix(pool); err == nil {

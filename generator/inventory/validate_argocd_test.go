@@ -40,9 +40,9 @@ func TestArgoCDErrors(t *testing.T) {
 		{"bad-path", withArgoCD("{repoURL: 'ssh://git@git.example.com/fleet', path: ../up}"),
 			`inventory.yaml:4:71: mesh.gitops.argocd.path: "../up" is not a path inside the repository such as ./ or ./clusters/mesh`},
 		{"no-destination", strings.Replace(withArgoCD("{repoURL: https://git.example.com/fleet.git}"), "    apiServer: https://198.51.100.1:6443\n", "", 1),
-			`inventory.yaml:18:5: clusters[1].apiServer: cluster "b" needs apiServer or destinationName: with mesh.gitops.argocd it is the destination of the cluster's Argo CD Applications`},
+			`inventory.yaml:19:5: clusters[1].apiServer: cluster "b" needs apiServer or destinationName: with mesh.gitops.argocd it is the destination of the cluster's Argo CD Applications`},
 		{"destination-without-argocd", strings.Replace(base, "  - name: b\n", "  - name: b\n    destinationName: in-cluster\n", 1),
-			`inventory.yaml:17:22: clusters[1].destinationName: is only used with mesh.gitops.argocd, which is not set`},
+			`inventory.yaml:18:22: clusters[1].destinationName: is only used with mesh.gitops.argocd, which is not set`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			inv, err := Load("inventory.yaml", []byte(tc.inv))

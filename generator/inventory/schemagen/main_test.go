@@ -131,7 +131,7 @@ func TestSchemaRejects(t *testing.T) {
 		{"unknown field", "  trustDomain: cluster.local", "  trustDomian: cluster.local"},
 		{"unknown nested field", "      address: 203.0.113.10", "      adress: 203.0.113.10"},
 		{"installer", "installer: helm", "installer: kubectl"},
-		{"discovery", "discovery: service-entries", "discovery: dns"},
+		{"discovery", "discovery: remote-secrets", "discovery: dns"},
 		{"key algorithm", "keyAlgorithm: ecdsa-p256", "keyAlgorithm: ed25519"},
 		{"role", "role: remote", "role: secondary"},
 		{"protocol", "protocol: GRPC", "protocol: grpc"},
