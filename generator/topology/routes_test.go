@@ -177,7 +177,7 @@ services:
 			ok("west-2", "orders.shop", "orders.shop.svc.cluster.local", 8080, "HTTP", via("east-1", "ew.east-1.example.net", 15443), pods("west-1")),
 		},
 	}, {
-		name: "empty exportTo: only the exporters call it",
+		name: "exportTo naming only exporters: nobody else calls it",
 		inv: head + `  discovery: service-entries
 networks: [{name: n1}, {name: n2}]
 clusters:
@@ -189,7 +189,7 @@ services:
     namespace: data
     ports: [{name: tcp, port: 5432, protocol: TCP}]
     clusters: [a, b]
-    exportTo: []
+    exportTo: [a]
 `,
 		want: []Route{
 			ok("a", "db.data", "db.data.global", 5432, "TCP", pods("a"), via("b", "192.0.2.2", 15443)),
