@@ -36,6 +36,14 @@ func (c *cli) build(args []string) int {
 			return exitBad
 		}
 	}
+	release, ok := c.lockTree(co, false)
+	if !ok {
+		return exitBad
+	}
+	defer release(false)
+	if c.refusePending(co.out) {
+		return exitDrift
+	}
 	d, err := readTree(co.out)
 	if err != nil {
 		c.errorf("read output: %v", err)

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/meshgen/meshgen/generator"
@@ -34,6 +33,7 @@ func (c *cli) credentials(args []string) int {
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (required)")
 	fs.StringVar(&caFile, "ca-file", "", "file holding the API server's CA certificate, PEM (required)")
+	fs.BoolVar(&co.wait, "wait", false, "if another meshgen run is writing the output directory, wait for it to finish instead of failing")
 	registerAllowTestKeys(fs, &co.allowTestKeys)
 	if st, ok := c.parse(fs, args[1:]); !ok {
 		return st
@@ -52,7 +52,7 @@ func (c *cli) credentials(args []string) int {
 		c.errorf("credentials set: cluster %q is not in %s", cluster, co.inventory)
 		return exitBad
 	}
-	token, err := os.ReadFile(tokenFile)
+	token, err := readBounded(tokenFile, maxTokenSize, "a bearer token")
 	if err != nil {
 		c.errorf("credentials set: %v", err)
 		return exitBad
@@ -63,7 +63,7 @@ func (c *cli) credentials(args []string) int {
 		c.errorf("credentials set: %s does not hold one bearer token", tokenFile)
 		return exitBad
 	}
-	ca, err := os.ReadFile(caFile)
+	ca, err := readBounded(caFile, maxPEMSize, "a PEM certificate")
 	if err != nil {
 		c.errorf("credentials set: %v", err)
 		return exitBad
@@ -76,6 +76,15 @@ func (c *cli) credentials(args []string) int {
 		inv.Mesh.Recipients, generator.Options{Rand: rand.Reader, Now: time.Now().UTC()})
 	if err != nil {
 		c.errorf("credentials set: %v", err)
+		return exitBad
+	}
+	release, ok := c.lockTree(co, true)
+	if !ok {
+		return exitBad
+	}
+	wrote := false
+	defer func() { release(wrote) }()
+	if !c.recoverTree(co.out) {
 		return exitBad
 	}
 	d, err := readTree(co.out)
@@ -92,6 +101,7 @@ func (c *cli) credentials(args []string) int {
 	if _, ok := d.files[p]; ok {
 		op = 'M'
 	}
+	wrote = true
 	if err := apply(co.out, []change{{path: p, op: op, new: data, mode: 0o600}}); err != nil {
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad
