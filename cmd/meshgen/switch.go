@@ -55,8 +55,8 @@ type journalOp struct {
 	Mode fs.FileMode `json:"mode,omitempty"`
 }
 
-// crashPoint, when set, is called before every rename and removal of a
-// write (and of a recovery). Tests set it to stop a run at each point in
+// crashPoint, when set, is called before every staged write, rename and
+// removal of a write (and of a recovery). Tests set it to stop a run at each point in
 // turn as a crash would; crashpoint_kill.go sets it, in a binary built with
 // -tags crashpoints, to SIGKILL the process at the point MESHGEN_CRASH_AT
 // names.
@@ -102,6 +102,7 @@ func apply(root string, changes []change) error {
 			cleanup()
 			return err
 		}
+		hit("write", c.path)
 		tmp, err := writeTemp(dir, filepath.Base(dst), c.new, c.mode)
 		if err != nil {
 			cleanup()
@@ -283,5 +284,5 @@ func ownedPath(p string) bool {
 // MESH.md) or for the journal.
 func ownedTopTemp(name string) bool {
 	target := tempTarget(name)
-	return slices.Contains(ownedRoots, target) || "."+target == journalName
+	return slices.Contains(ownedRoots, target) || target == journalName
 }
