@@ -61,12 +61,13 @@ type Report struct {
 
 // CheckReport is Check that also says which secrets were decrypted.
 func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity, now time.Time) *Report {
-	c := &checker{g: &gen{inv: inv}, files: files, ids: ids, now: now}
+	c := &checker{g: &gen{inv: inv}, files: files, ids: ids, now: now, checked: map[string]bool{}}
 	c.rootCert()
 	c.rootCA()
 	for i := range inv.Clusters {
 		c.cacerts(&inv.Clusters[i])
 	}
+	c.otherSecrets()
 	sort.SliceStable(c.findings, func(i, j int) bool { return c.findings[i].Path < c.findings[j].Path })
 	return &Report{Findings: c.findings, Decrypted: c.decrypted, NotDecrypted: c.notDecrypted}
 }
@@ -79,6 +80,8 @@ type checker struct {
 	findings []Finding
 	// decrypted and notDecrypted are the secrets opened and not opened.
 	decrypted, notDecrypted []string
+	// checked are the secrets decrypt was asked to open.
+	checked map[string]bool
 
 	bundle  []byte            // pki/root-cert.pem without the header
 	root    *x509.Certificate // the signing root: the bundle's first certificate
@@ -213,6 +216,7 @@ func (c *checker) intermediate(p string, cert *x509.Certificate) {
 
 // readSecret parses the public part of a SOPS secret.
 func (c *checker) readSecret(p string) (*secretDoc, *sops.Metadata, bool) {
+	c.checked[p] = true
 	data, ok := c.files[p]
 	if !ok {
 		c.addf(p, "missing")
@@ -256,10 +260,12 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 // recipient of it (or cannot be told apart from one).
 func (c *checker) decrypt(p string, md *sops.Metadata) (*secretDoc, bool) {
 	if len(c.ids) == 0 {
+		c.checked[p] = true
 		c.notDecrypted = append(c.notDecrypted, p)
 		return nil, false
 	}
-	plain, err := sops.Decrypt(c.files[p], c.ids)
+	c.checked[p] = true
+	plain, err := sops.Verify(c.files[p], c.ids)
 	if errors.Is(err, sops.ErrNoIdentity) && !c.isRecipient(md.Recipients) {
 		c.notDecrypted = append(c.notDecrypted, p)
 		return nil, false
@@ -288,4 +294,26 @@ func (c *checker) isRecipient(recipients []string) bool {
 		}
 	}
 	return false
+}
+
+// otherSecrets verifies the secrets not checked above (remote secrets,
+// stored credentials, and any other *.sops.yaml in the tree) with the
+// identities, as generate does before keeping them: a tampered one is a
+// finding; one no identity opens is listed as not decrypted.
+func (c *checker) otherSecrets() {
+	var paths []string
+	for p := range c.files {
+		if isSecretPath(p) && !c.checked[p] && p != RootCAPath {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		md, err := sops.ReadMetadata(c.files[p])
+		if err != nil {
+			c.addf(p, "%v", err)
+			continue
+		}
+		c.decrypt(p, md)
+	}
 }

@@ -65,6 +65,10 @@ type Tree struct {
 	// and why. Such a file keeps its prior bytes in Files, or is absent
 	// when it has none.
 	Pending map[string]string
+	// Tampered names, by path, the prior secrets that failed verification
+	// with the identities given and are therefore written afresh (a new
+	// intermediate, a re-made remote secret), and why.
+	Tampered map[string]string
 }
 
 // Get returns the file at path, or nil.
@@ -108,9 +112,17 @@ type Options struct {
 
 // Generate computes the output tree for inv. inv must have passed Validate.
 func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
-	g := &gen{inv: inv, opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}}}
+	prior, tampered, err := verifyPrior(opts.Prior, opts.Identities)
+	if err != nil {
+		return nil, err
+	}
+	opts.Prior = prior
+	g := &gen{inv: inv, opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}, Tampered: tampered}}
 	if err := g.run(); err != nil {
 		return nil, err
+	}
+	for p, why := range tampered {
+		g.tree.Reasons[p] = why
 	}
 	sort.Slice(g.tree.Files, func(i, j int) bool { return g.tree.Files[i].Path < g.tree.Files[j].Path })
 	for i := 1; i < len(g.tree.Files); i++ {

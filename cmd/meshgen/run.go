@@ -6,8 +6,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"filippo.io/age"
@@ -246,6 +248,14 @@ func (c *cli) compute(co common) (*state, int) {
 			}
 			return nil, exitBad
 		}
+		var te *generator.TamperedError
+		if errors.As(err, &te) {
+			for _, item := range te.Items {
+				c.errorf("%s", item)
+			}
+			c.errorf("nothing was written")
+			return nil, exitBad
+		}
 		var me *generator.MissingCredentialError
 		if errors.As(err, &me) {
 			for _, item := range me.Items {
@@ -257,6 +267,11 @@ func (c *cli) compute(co common) (*state, int) {
 		}
 		c.errorf("%v", err)
 		return nil, exitBad
+	}
+	// A tampered secret is written afresh; say so wherever it is found,
+	// not only in a diff.
+	for _, p := range slices.Sorted(maps.Keys(tree.Tampered)) {
+		c.errorf("%s: %s", p, tree.Tampered[p])
 	}
 	return &state{inv: inv, invData: invData, disk: d, tree: tree, ids: ids, trusted: trusted}, exitOK
 }
