@@ -12,6 +12,7 @@ import (
 	"path"
 	"runtime"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,6 +120,14 @@ func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
 	opts.Prior = prior
 	g := &gen{inv: inv, opts: opts, tree: &Tree{Reasons: map[string]string{}, Pending: map[string]string{}, Tampered: tampered}}
 	if err := g.run(); err != nil {
+		if len(tampered) > 0 {
+			// Name what was found first: it is why the run had work to do.
+			var items []string
+			for _, p := range sortedKeys(tampered) {
+				items = append(items, p+": "+strings.TrimSuffix(tampered[p], "; written afresh")+"; writing it afresh failed")
+			}
+			return nil, &TamperedError{Items: items, Err: err}
+		}
 		return nil, err
 	}
 	for p, why := range tampered {

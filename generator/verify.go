@@ -32,9 +32,20 @@ import (
 // meshgen cannot re-create.
 type TamperedError struct {
 	Items []string // "pki/root-ca.sops.yaml: sops: ...: restore it from ..."
+	// Err, when set, is why the secrets that a run re-creates could not be
+	// (an identity that can issue them was not given, say).
+	Err error
 }
 
-func (e *TamperedError) Error() string { return strings.Join(e.Items, "\n") }
+func (e *TamperedError) Error() string {
+	if e.Err != nil {
+		return strings.Join(e.Items, "\n") + "\n" + e.Err.Error()
+	}
+	return strings.Join(e.Items, "\n")
+}
+
+// Unwrap returns Err.
+func (e *TamperedError) Unwrap() error { return e.Err }
 
 // isSecretPath reports whether p is a SOPS-encrypted file meshgen writes or
 // reads: every *.sops.yaml but the sops configuration at the top.

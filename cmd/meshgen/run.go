@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -252,6 +253,11 @@ func (c *cli) compute(co common) (*state, int) {
 		if errors.As(err, &te) {
 			for _, item := range te.Items {
 				c.errorf("%s", item)
+			}
+			if te.Err != nil {
+				for _, line := range strings.Split(te.Err.Error(), "\n") {
+					c.errorf("%s", line)
+				}
 			}
 			c.errorf("nothing was written")
 			return nil, exitBad
