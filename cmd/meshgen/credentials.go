@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/meshgen/meshgen/generator"
+	"github.com/meshgen/meshgen/generator/inventory"
 )
 
 // credentials handles `meshgen credentials set CLUSTER --token-file F --ca-file F`.
@@ -49,7 +50,7 @@ func (c *cli) credentials(args []string) int {
 		return exitBad
 	}
 	if inv.Cluster(cluster) == nil {
-		c.errorf("credentials set: cluster %q is not in %s", cluster, co.inventory)
+		c.errorf("%s", inventory.Redact(fmt.Sprintf("credentials set: cluster %q is not in %s", cluster, co.inventory)))
 		return exitBad
 	}
 	token, err := readBounded(tokenFile, maxTokenSize, "a bearer token")

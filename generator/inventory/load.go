@@ -258,6 +258,11 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			d.errorf(at, path, "must be a string, not %s", kindName(n))
 			return
 		}
+		if kind := KeyMaterial(n.Value); kind != "" {
+			// Wherever it is: no field of an inventory holds a secret.
+			d.errorf(at, path, "%s", keyMaterialMsg(path, n.Value, kind))
+			return
+		}
 		v.SetString(n.Value)
 	case reflect.Int:
 		if isNull(n) {
