@@ -54,11 +54,9 @@ func secretURL(raw string) bool {
 		// Unparseable: judge by the characters a credential needs.
 		return strings.ContainsAny(raw, "?@")
 	}
-	// What url.Redacted and keyMaterialMsg put in their place is shown.
+	// What url.Redacted puts in a password's place may be shown.
 	pw, hasPassword := u.User.Password()
-	hasPassword = hasPassword && pw != "xxxxx"
-	query := u.RawQuery != "" && u.RawQuery != "(query not shown)" && u.RawQuery != "%28query%20not%20shown%29"
-	return hasPassword || query || u.ForceQuery
+	return hasPassword && pw != "xxxxx" || u.RawQuery != "" || u.ForceQuery
 }
 
 // tokenish matches long runs that look like random credentials: base64 or
@@ -140,7 +138,7 @@ func keyMaterialMsg(path, value, kind string) string {
 			u.RawQuery, u.ForceQuery, u.Fragment = "", false, ""
 			shown = strconv.Quote(u.Redacted())
 			if query {
-				shown = strconv.Quote(u.Redacted() + "?(query not shown)")
+				shown += " with its query (not shown)"
 			}
 		}
 		return shown + " carries credentials: write the URL without them, such as https://203.0.113.1:6443, and store the token with 'meshgen credentials set'"
