@@ -104,6 +104,7 @@ func (c *cli) credentials(args []string) int {
 	}
 	wrote = true
 	if err := apply(co.out, []change{{path: p, op: op, new: data, mode: 0o600}}); err != nil {
+		wrote = pendingJournal(co.out)
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad
 	}

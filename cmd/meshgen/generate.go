@@ -77,6 +77,7 @@ func (c *cli) generate(args []string) int {
 		if pendingJournal(co.out) {
 			c.hintf("the switch to the new tree is recorded in %s; the next 'meshgen generate' completes it", journalName)
 		} else {
+			wrote = false // nothing switched: a directory this run made goes too
 			c.errorf("the tree in %s is as it was; nothing was written", co.out)
 		}
 		return exitBad

@@ -62,6 +62,10 @@ type journalOp struct {
 // names.
 var crashPoint func(op, path string)
 
+// writeFault, when set, is asked before each staged file is written and
+// may fail the write as a full disk would; tests set it.
+var writeFault func(path string) error
+
 func hit(op, p string) {
 	if crashPoint != nil {
 		crashPoint(op, p)
@@ -103,6 +107,12 @@ func apply(root string, changes []change) error {
 			return err
 		}
 		hit("write", c.path)
+		if writeFault != nil {
+			if err := writeFault(c.path); err != nil {
+				cleanup()
+				return err
+			}
+		}
 		tmp, err := writeTemp(dir, filepath.Base(dst), c.new, c.mode)
 		if err != nil {
 			cleanup()
