@@ -96,7 +96,7 @@ func TestOwnershipByExactHeader(t *testing.T) {
 			t.Errorf("IsGenerated(%q) = true", line)
 		}
 	}
-	if !generator.IsGenerated([]byte(generator.Header + "x")) || !generator.IsGenerated([]byte("# "+generator.Marker+"\r\nx")) {
+	if !generator.IsGenerated([]byte(generator.Header+"x")) || !generator.IsGenerated([]byte("# "+generator.Marker+"\r\nx")) {
 		t.Error("the header itself is not recognised")
 	}
 }
