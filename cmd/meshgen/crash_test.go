@@ -170,7 +170,7 @@ func TestCrashSafety(t *testing.T) {
 
 	trials := 3
 	if campaign() {
-		trials = 12
+		trials = 8
 	}
 	r := rand.New(rand.NewPCG(campaignSeed(t), 1))
 	var killed, leftovers int
