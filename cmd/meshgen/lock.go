@@ -24,62 +24,76 @@ var errLocked = errors.New("locked by another meshgen run")
 // when the lock could not be had; the reason was printed.
 func (c *cli) lockTree(co common, exclusive bool) (release func(wrote bool), ok bool) {
 	out := co.out
-	var created string // the topmost directory this run created
-	if exclusive {
-		for dir := filepath.Clean(out); ; dir = filepath.Dir(dir) {
-			if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
-				break
+	// A run that made the output directory and then wrote nothing removes
+	// it again, under the lock; a run waiting for that lock then holds the
+	// lock of a directory that is gone. So after locking, the locked
+	// directory must still be the one at the path; if not, start again.
+	for attempt := 0; ; attempt++ {
+		var created string // the topmost directory this run created
+		if exclusive {
+			for dir := filepath.Clean(out); ; dir = filepath.Dir(dir) {
+				if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+					break
+				}
+				created = dir
+				if filepath.Dir(dir) == dir {
+					break
+				}
 			}
-			created = dir
-			if filepath.Dir(dir) == dir {
-				break
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				c.errorf("create %s: %v", out, err)
+				return nil, false
 			}
 		}
-		if err := os.MkdirAll(out, 0o755); err != nil {
-			c.errorf("create %s: %v", out, err)
+		f, err := os.Open(out)
+		if errors.Is(err, fs.ErrNotExist) && !exclusive {
+			return func(bool) {}, true // nothing to read, nothing to guard
+		}
+		if errors.Is(err, fs.ErrNotExist) && attempt < 100 {
+			continue // removed by a run that made it, between MkdirAll and Open
+		}
+		if err == nil {
+			if err = flock(f, exclusive, co.wait); err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			// Whatever this run created is now another run's to keep or
+			// remove: it holds the lock.
+			if errors.Is(err, errLocked) {
+				if exclusive {
+					c.errorf("%s is being written or read by another meshgen run; nothing was written", out)
+				} else {
+					c.errorf("%s is being written by another meshgen run", out)
+				}
+				c.hintf("wait for it to finish, or pass --wait to wait for it")
+			} else {
+				c.errorf("lock %s: %v", out, err)
+			}
 			return nil, false
 		}
-	}
-	unmake := func() {
-		if created == "" {
-			return
-		}
-		top, err1 := filepath.Abs(filepath.Dir(created))
-		dir, err2 := filepath.Abs(out)
-		if err1 == nil && err2 == nil {
-			removeEmptyDirs(top, dir)
-		}
-	}
-	f, err := os.Open(out)
-	if errors.Is(err, fs.ErrNotExist) && !exclusive {
-		return func(bool) {}, true // nothing to read, nothing to guard
-	}
-	if err == nil {
-		err = flock(f, exclusive, co.wait)
-		if err != nil {
+		if !sameDir(f, out) && attempt < 100 {
 			f.Close()
+			continue
 		}
-	}
-	if err != nil {
-		unmake()
-		if errors.Is(err, errLocked) {
-			if exclusive {
-				c.errorf("%s is being written or read by another meshgen run; nothing was written", out)
-			} else {
-				c.errorf("%s is being written by another meshgen run", out)
+		return func(wrote bool) {
+			if !wrote && created != "" {
+				top, err1 := filepath.Abs(filepath.Dir(created))
+				dir, err2 := filepath.Abs(out)
+				if err1 == nil && err2 == nil {
+					removeEmptyDirs(top, dir)
+				}
 			}
-			c.hintf("wait for it to finish, or pass --wait to wait for it")
-		} else {
-			c.errorf("lock %s: %v", out, err)
-		}
-		return nil, false
+			f.Close() // releases the lock
+		}, true
 	}
-	return func(wrote bool) {
-		if !wrote {
-			unmake()
-		}
-		f.Close() // releases the lock
-	}, true
+}
+
+// sameDir reports whether the open directory f is still the one at p.
+func sameDir(f *os.File, p string) bool {
+	a, err1 := f.Stat()
+	b, err2 := os.Stat(p)
+	return err1 == nil && err2 == nil && os.SameFile(a, b)
 }
 
 // recoverTree completes, under the exclusive lock, a switch an interrupted
