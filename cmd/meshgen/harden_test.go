@@ -310,4 +310,23 @@ func TestPendingJournal(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "README.md")); err != nil {
 		t.Errorf("README.md: %v", err)
 	}
+	os.Remove(filepath.Join(out, journalName))
+
+	// A planted journal that removes a generated file behind a link.
+	elsewhere := filepath.Join(dir, "elsewhere")
+	writeFile(t, filepath.Join(elsewhere, "kustomization.yaml"), generator.Header+"kind: Kustomization\n")
+	if err := os.Symlink(elsewhere, filepath.Join(out, "overlays", "x")); err != nil {
+		t.Skip("symlink:", err)
+	}
+	bad = journal{Format: journalVersion, Ops: []journalOp{{Op: "remove", Path: "overlays/x/kustomization.yaml"}}}
+	if err := commitJournal(out, bad); err != nil {
+		t.Fatal(err)
+	}
+	code, o = runMain(t, env, "generate", "-i", inv, "-o", out)
+	if code != exitBad || !strings.Contains(o, "overlays/x is a symbolic link; the switch does not write through it") {
+		t.Errorf("journal through a link: exit %d\n%s", code, o)
+	}
+	if _, err := os.Stat(filepath.Join(elsewhere, "kustomization.yaml")); err != nil {
+		t.Errorf("the file behind the link: %v", err)
+	}
 }

@@ -159,6 +159,11 @@ func commitJournal(root string, j journal) error {
 func replay(root string, ops []journalOp) error {
 	var dirs []string
 	for _, op := range ops {
+		if at := linkOnPath(root, op.Path); at != "" {
+			// Never write or remove through a link, whoever wrote the
+			// journal.
+			return fmt.Errorf("%s is a symbolic link; the switch does not write through it", at)
+		}
 		dst := filepath.Join(root, filepath.FromSlash(op.Path))
 		switch op.Op {
 		case "rename":
@@ -295,4 +300,21 @@ func ownedPath(p string) bool {
 func ownedTopTemp(name string) bool {
 	target := tempTarget(name)
 	return slices.Contains(ownedRoots, target) || target == journalName
+}
+
+// linkOnPath returns the first directory on the way to p (slash-separated,
+// relative to root) that is a symbolic link, or "".
+func linkOnPath(root, p string) string {
+	dir := ""
+	parts := strings.Split(path.Dir(p), "/")
+	for _, part := range parts {
+		if part == "." {
+			break
+		}
+		dir = path.Join(dir, part)
+		if fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(dir))); err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			return dir
+		}
+	}
+	return ""
 }
