@@ -197,7 +197,9 @@ func TestCrashSafety(t *testing.T) {
 		at := 0
 		cmd := run(tree)
 		if trial%2 == 1 {
-			at = 1 + r.IntN(strings.Count(diffStates(old, want), "\n")+3)
+			// A staged write per new file, then its rename or removal,
+			// then the journal's: about twice the files changed.
+			at = 1 + r.IntN(2*strings.Count(diffStates(old, want), "\n")+3)
 			cmd.Env = append(cmd.Env, fmt.Sprintf("MESHGEN_CRASH_AT=%d", at))
 		}
 		var output bytes.Buffer
