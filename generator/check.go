@@ -62,7 +62,7 @@ type Report struct {
 
 // CheckReport is Check that also says which secrets were decrypted.
 func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity, now time.Time) *Report {
-	c := &checker{g: &gen{inv: inv, topo: topology.New(inv)}, files: files, ids: ids, now: now}
+	c := &checker{g: &gen{inv: inv, topo: topology.New(inv)}, files: files, ids: ids, now: now, checked: map[string]bool{}}
 	c.rootCert()
 	c.rootCA()
 	for _, tc := range c.g.topo.Clusters() {
@@ -70,6 +70,7 @@ func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Id
 			c.cacerts(tc.Cluster)
 		}
 	}
+	c.otherSecrets()
 	sort.SliceStable(c.findings, func(i, j int) bool { return c.findings[i].Path < c.findings[j].Path })
 	return &Report{Findings: c.findings, Decrypted: c.decrypted, NotDecrypted: c.notDecrypted}
 }
@@ -82,6 +83,8 @@ type checker struct {
 	findings []Finding
 	// decrypted and notDecrypted are the secrets opened and not opened.
 	decrypted, notDecrypted []string
+	// checked are the secrets decrypt was asked to open.
+	checked map[string]bool
 
 	bundle  []byte            // pki/root-cert.pem without the header
 	root    *x509.Certificate // the signing root: the bundle's first certificate
@@ -216,6 +219,7 @@ func (c *checker) intermediate(p string, cert *x509.Certificate) {
 
 // readSecret parses the public part of a SOPS secret.
 func (c *checker) readSecret(p string) (*secretDoc, *sops.Metadata, bool) {
+	c.checked[p] = true
 	data, ok := c.files[p]
 	if !ok {
 		c.addf(p, "missing")
@@ -259,10 +263,12 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 // recipient of it (or cannot be told apart from one).
 func (c *checker) decrypt(p string, md *sops.Metadata) (*secretDoc, bool) {
 	if len(c.ids) == 0 {
+		c.checked[p] = true
 		c.notDecrypted = append(c.notDecrypted, p)
 		return nil, false
 	}
-	plain, err := sops.Decrypt(c.files[p], c.ids)
+	c.checked[p] = true
+	plain, err := sops.Verify(c.files[p], c.ids)
 	if errors.Is(err, sops.ErrNoIdentity) && !c.isRecipient(md.Recipients) {
 		c.notDecrypted = append(c.notDecrypted, p)
 		return nil, false
@@ -291,4 +297,26 @@ func (c *checker) isRecipient(recipients []string) bool {
 		}
 	}
 	return false
+}
+
+// otherSecrets verifies the secrets not checked above (remote secrets,
+// stored credentials, and any other *.sops.yaml in the tree) with the
+// identities, as generate does before keeping them: a tampered one is a
+// finding; one no identity opens is listed as not decrypted.
+func (c *checker) otherSecrets() {
+	var paths []string
+	for p := range c.files {
+		if isSecretPath(p) && !c.checked[p] && p != RootCAPath {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	for _, p := range paths {
+		md, err := sops.ReadMetadata(c.files[p])
+		if err != nil {
+			c.addf(p, "%v", err)
+			continue
+		}
+		c.decrypt(p, md)
+	}
 }

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"strings"
+
+	"github.com/meshgen/meshgen/generator/inventory"
 )
 
 func (c *cli) build(args []string) int {
@@ -32,9 +35,17 @@ func (c *cli) build(args []string) int {
 			for i, cl := range inv.Clusters {
 				names[i] = cl.Name
 			}
-			c.errorf("build: cluster %q is not in %s (clusters: %s)", cluster, co.inventory, strings.Join(names, ", "))
+			c.errorf("%s", inventory.Redact(fmt.Sprintf("build: cluster %q is not in %s (clusters: %s)", cluster, co.inventory, strings.Join(names, ", "))))
 			return exitBad
 		}
+	}
+	release, ok := c.lockTree(co, false)
+	if !ok {
+		return exitBad
+	}
+	defer release(false)
+	if c.refusePending(co.out) {
+		return exitDrift
 	}
 	d, err := readTree(co.out)
 	if err != nil {

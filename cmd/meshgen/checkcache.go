@@ -76,7 +76,7 @@ func inputsDigest(co common, invData []byte, files []string, ids []age.Identity)
 	fmt.Fprintf(h, "allow-test-keys %t\n%d\n", co.allowTestKeys, len(invData))
 	h.Write(invData)
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readBounded(f, maxPEMSize, "a PEM certificate")
 		if err != nil {
 			return "", err
 		}
@@ -153,7 +153,7 @@ func (c *cli) cacheLookup(co common, ids []age.Identity) (*disk, bool) {
 	if path == "" {
 		return nil, false
 	}
-	data, err := os.ReadFile(path)
+	data, err := readBounded(path, 1<<20, "a check cache entry")
 	if err != nil {
 		return nil, false
 	}
@@ -161,7 +161,7 @@ func (c *cli) cacheLookup(co common, ids []age.Identity) (*disk, bool) {
 	if json.Unmarshal(data, &e) != nil || !time.Now().Before(e.Until) {
 		return nil, false
 	}
-	invData, err := readLimited(co.inventory, 1<<30)
+	invData, err := c.inventoryBytes(co.inventory)
 	if err != nil {
 		return nil, false
 	}

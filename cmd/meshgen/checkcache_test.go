@@ -40,14 +40,16 @@ func TestCheckCache(t *testing.T) {
 		t.Fatalf("generate: %d", code)
 	}
 	c := &cli{getenv: env}
+	// Each lookup is a run of its own, which reads the inventory afresh.
+	fresh := func() *cli { return &cli{getenv: env} }
 	co := common{inventory: inv, out: out, allowTestKeys: true}
-	if c.checkCacheHit(co, nil) {
+	if fresh().checkCacheHit(co, nil) {
 		t.Fatal("hit before any check")
 	}
 	if code := run("generate", "--check", "-i", inv, "-o", out); code != 0 {
 		t.Fatalf("check: %d", code)
 	}
-	if !c.checkCacheHit(co, nil) {
+	if !fresh().checkCacheHit(co, nil) {
 		t.Fatal("no hit after a clean check")
 	}
 	if code := run("generate", "--check", "-i", inv, "-o", out); code != 0 {
@@ -55,12 +57,12 @@ func TestCheckCache(t *testing.T) {
 	}
 	// A plain generate may use the record too, but not while a secret's
 	// mode needs fixing (as in a fresh clone).
-	if !c.generateCacheHit(co, nil) {
+	if !fresh().generateCacheHit(co, nil) {
 		t.Error("no generate hit on a current tree")
 	}
 	secret := filepath.Join(out, "pki", "root-ca.sops.yaml")
 	os.Chmod(secret, 0o644)
-	if c.generateCacheHit(co, nil) {
+	if fresh().generateCacheHit(co, nil) {
 		t.Error("generate hit with a secret at 0644")
 	}
 	if code := run("generate", "-i", inv, "-o", out); code != 0 {
@@ -71,7 +73,7 @@ func TestCheckCache(t *testing.T) {
 	}
 
 	// An identity changes what is checked: no hit.
-	if c.checkCacheHit(co, testIdentityList(t)) {
+	if fresh().checkCacheHit(co, testIdentityList(t)) {
 		t.Error("hit with an identity the record was not made with")
 	}
 
@@ -79,7 +81,7 @@ func TestCheckCache(t *testing.T) {
 	p := filepath.Join(out, "overlays", "cluster1", "install", "namespace.yaml")
 	orig, _ := os.ReadFile(p)
 	os.WriteFile(p, append(orig, []byte("# edited\n")...), 0o644)
-	if c.checkCacheHit(co, nil) {
+	if fresh().checkCacheHit(co, nil) {
 		t.Error("hit after a generated file changed")
 	}
 	if code := run("generate", "--check", "-i", inv, "-o", out); code != 1 {
@@ -92,7 +94,7 @@ func TestCheckCache(t *testing.T) {
 
 	// A changed inventory: no hit, drift reported.
 	os.WriteFile(inv, append(src, []byte("# a comment changes the bytes\n")...), 0o644)
-	if c.checkCacheHit(co, nil) {
+	if fresh().checkCacheHit(co, nil) {
 		t.Error("hit after the inventory changed")
 	}
 	os.WriteFile(inv, bytes.Replace(src, []byte("203.0.113.10"), []byte("203.0.113.11"), 1), 0o644)
@@ -120,7 +122,7 @@ func TestCheckCache(t *testing.T) {
 	e.Until = time.Now().Add(-time.Minute)
 	data, _ = json.Marshal(e)
 	os.WriteFile(path, data, 0o600)
-	if c.checkCacheHit(co, nil) {
+	if fresh().checkCacheHit(co, nil) {
 		t.Error("hit after the record's time")
 	}
 

@@ -15,13 +15,13 @@ import (
 // every FlagSet is here and nothing else is, so the two cannot drift.
 var commandTable = []commandSpec{
 	{name: "generate", summary: "write or refresh the generated tree", flags: []flagSpec{
-		inventoryFlag, outputFlag, identityFlag, allowTestKeysFlag,
+		inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
 		{name: "root-cert", value: fileValue},
 		{name: "root-key", value: fileValue},
 		{name: "check"},
 	}},
 	{name: "diff", summary: "route changes and unified diff of what generate would change", flags: []flagSpec{
-		inventoryFlag, outputFlag, identityFlag, allowTestKeysFlag,
+		inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
 		{name: "format", value: choiceValue, choices: diffFormats},
 	}},
 	{name: "routes", summary: "the route table: who reaches which service, how", flags: []flagSpec{
@@ -31,7 +31,7 @@ var commandTable = []commandSpec{
 		{name: "format", value: choiceValue, choices: routeFormats},
 	}},
 	{name: "validate", summary: "inventory checks and a kustomize build of every overlay", flags: []flagSpec{
-		inventoryFlag, outputFlag, identityFlag, allowTestKeysFlag,
+		inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
 	}},
 	{name: "build", summary: "kustomize build of one overlay to stdout", args: "CLUSTER", flags: []flagSpec{
 		inventoryFlag, outputFlag, allowTestKeysFlag,
@@ -40,7 +40,7 @@ var commandTable = []commandSpec{
 		inventoryFlag, outputFlag,
 		{name: "token-file", value: fileValue},
 		{name: "ca-file", value: fileValue},
-		allowTestKeysFlag,
+		waitFlag, allowTestKeysFlag,
 	}},
 	{name: "version", summary: "print meshgen's version"},
 	{name: "completion", summary: "print a shell completion script", args: "SHELL", choices: shells},
@@ -76,6 +76,7 @@ var (
 	inventoryFlag = flagSpec{name: "inventory", short: "i", value: fileValue}
 	outputFlag    = flagSpec{name: "output", short: "o", value: dirValue}
 	identityFlag  = flagSpec{name: "identity", value: fileValue}
+	waitFlag      = flagSpec{name: "wait"}
 	// allowTestKeysFlag is --allow-test-keys (registerAllowTestKeys).
 	allowTestKeysFlag = flagSpec{name: "allow-test-keys"}
 	shells            = []string{"bash", "zsh", "fish"}

@@ -9,7 +9,6 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -36,20 +35,43 @@ type fleetEdit struct {
 	address map[int]string // cluster -> east-west gateway address
 	extra   []string       // extra service entries, rendered
 	flux    bool
+	argocd  bool
+	// spec is the fleet's size; zero means fleet.M.
+	spec fleet.Spec
+}
+
+func (e *fleetEdit) size() fleet.Spec {
+	if e.spec.Clusters == 0 {
+		return fleet.M
+	}
+	return e.spec
 }
 
 func (e *fleetEdit) render() []byte {
-	s := string(fleet.Inventory(fleet.M))
+	s := string(fleet.Inventory(e.size()))
 	for c, n := range e.network {
-		old := fmt.Sprintf("  - name: c%03d\n    network: net-%d\n", c, c%fleet.M.Networks)
+		old := fmt.Sprintf("  - name: c%03d\n    network: net-%d\n", c, c%e.size().Networks)
 		s = strings.Replace(s, old, fmt.Sprintf("  - name: c%03d\n    network: net-%d\n", c, n), 1)
 	}
 	for c, a := range e.address {
 		old := fmt.Sprintf("eastWestGateway: {address: 10.%d.%d.1}", c/250, c%250)
 		s = strings.Replace(s, old, "eastWestGateway: {address: "+a+"}", 1)
 	}
+	gitops := ""
 	if e.flux {
-		s = strings.Replace(s, "mesh:\n  id: fleet\n", "mesh:\n  id: fleet\n  gitops:\n    flux: {sourceRef: flux-system, decryptionSecret: sops-age}\n", 1)
+		gitops += "    flux: {sourceRef: flux-system, decryptionSecret: sops-age}\n"
+	}
+	if e.argocd {
+		gitops += "    argocd: {repoURL: \"git@github.com:example/fleet.git\"}\n"
+	}
+	if e.argocd {
+		for c := range e.size().Clusters {
+			name := fmt.Sprintf("  - name: c%03d\n", c)
+			s = strings.Replace(s, name, name+fmt.Sprintf("    destinationName: c%03d\n", c), 1)
+		}
+	}
+	if gitops != "" {
+		s = strings.Replace(s, "mesh:\n  id: fleet\n", "mesh:\n  id: fleet\n  gitops:\n"+gitops, 1)
 	}
 	return []byte(s + strings.Join(e.extra, ""))
 }
@@ -59,13 +81,13 @@ func (e *fleetEdit) render() []byte {
 func (e *fleetEdit) change(r *rand.Rand, trial int) string {
 	var what []string
 	for range 2 {
-		c := r.IntN(fleet.M.Clusters)
-		n := (e.networkOf(c) + 1) % fleet.M.Networks
+		c := r.IntN(e.size().Clusters)
+		n := (e.networkOf(c) + 1) % e.size().Networks
 		e.network[c] = n
 		what = append(what, fmt.Sprintf("c%03d to net-%d", c, n))
 	}
 	for i := range 3 {
-		c := r.IntN(fleet.M.Clusters)
+		c := r.IntN(e.size().Clusters)
 		e.address[c] = fmt.Sprintf("10.200.%d.%d", trial, i+1)
 	}
 	if len(e.extra) > 0 && r.IntN(3) == 0 {
@@ -73,9 +95,9 @@ func (e *fleetEdit) change(r *rand.Rand, trial int) string {
 		what = append(what, "removed services")
 	}
 	for i := range 10 {
-		to := r.IntN(fleet.M.Clusters)
+		to := r.IntN(e.size().Clusters)
 		e.extra = append(e.extra, fmt.Sprintf("  - name: extra-%d-%d\n    namespace: ns-extra\n    ports: [{name: http, port: 8080, protocol: HTTP}]\n    clusters: [c%03d]\n    exportTo: [c%03d, c%03d]\n",
-			trial, i, r.IntN(fleet.M.Clusters), to, (to+1+r.IntN(fleet.M.Clusters-1))%fleet.M.Clusters))
+			trial, i, r.IntN(e.size().Clusters), to, (to+1+r.IntN(e.size().Clusters-1))%e.size().Clusters))
 	}
 	if r.IntN(3) == 0 {
 		e.flux = !e.flux
@@ -88,24 +110,27 @@ func (e *fleetEdit) networkOf(c int) int {
 	if n, ok := e.network[c]; ok {
 		return n
 	}
-	return c % fleet.M.Networks
+	return c % e.size().Networks
 }
 
-// TestCrashSafety kills `meshgen generate` at random moments while it
-// rewrites a fleet-M tree, and checks after every kill that no file is torn
-// (each is its old or its new version), that the user's files are
-// untouched, and that a rerun converges to exactly what an uninterrupted
-// run writes.
+// TestCrashSafety kills `meshgen generate` with SIGKILL while it rewrites a
+// fleet-M tree: at a random moment, or (in a binary built with -tags
+// crashpoints) right before a random one of its renames and removals. After
+// every kill the tree must be the old one, or the new one once the switch's
+// journal is completed (what the next generate does first), never a mix;
+// the user's files are untouched; and a rerun converges to exactly what an
+// uninterrupted run writes. Plain `go test` runs a few trials with a fixed
+// seed; MESHGEN_CAMPAIGN=1 (CI) runs more with a logged one.
 func TestCrashSafety(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: builds meshgen and runs it 150 times")
+		t.Skip("-short: builds meshgen and runs it a dozen times")
 	}
 	if runtime.GOOS == "windows" {
 		t.Skip("needs SIGKILL")
 	}
 	work := t.TempDir()
 	bin := filepath.Join(work, "meshgen")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-tags", "crashpoints", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	identity, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
@@ -143,11 +168,13 @@ func TestCrashSafety(t *testing.T) {
 		}
 	}
 
-	const trials = 50
-	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
-	r := rand.New(rand.NewPCG(seed, 1))
-	var killed, mixed, leftovers int
+	trials := 3
+	if campaign() {
+		trials = 8
+	}
+	r := rand.New(rand.NewPCG(campaignSeed(t), 1))
+	var killed, leftovers int
+	ended := map[string]int{}
 	for trial := range trials {
 		what := edit.change(r, trial)
 		if err := os.WriteFile(inventoryFile, edit.render(), 0o644); err != nil {
@@ -164,16 +191,26 @@ func TestCrashSafety(t *testing.T) {
 			t.Fatalf("trial %d (%s) changes too little to test anything:\n%s", trial, what, d)
 		}
 
-		// The same run, killed at a random moment of it.
+		// The same run, killed at a random moment of it, or before a
+		// random rename or removal.
 		delay := time.Duration(r.Int64N(int64(took) + 1))
+		at := 0
 		cmd := run(tree)
+		if trial%2 == 1 {
+			// A staged write per new file, then its rename or removal,
+			// then the journal's: about twice the files changed.
+			at = 1 + r.IntN(2*strings.Count(diffStates(old, want), "\n")+3)
+			cmd.Env = append(cmd.Env, fmt.Sprintf("MESHGEN_CRASH_AT=%d", at))
+		}
 		var output bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &output, &output
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(delay)
-		cmd.Process.Kill() // SIGKILL: no cleanup of any kind
+		if at == 0 {
+			time.Sleep(delay)
+			cmd.Process.Kill() // SIGKILL: no cleanup of any kind
+		}
 		if err := cmd.Wait(); err != nil {
 			killed++
 		} else if cmd.ProcessState.ExitCode() != 0 {
@@ -181,7 +218,11 @@ func TestCrashSafety(t *testing.T) {
 		}
 
 		got := treeState(t, tree)
-		checkInterrupted(t, trial, old, want, got, &mixed, &leftovers)
+		how := fmt.Sprintf("trial %d (%s, killed after %v of %v)", trial, what, delay, took)
+		if at > 0 {
+			how = fmt.Sprintf("trial %d (%s, killed before write operation %d)", trial, what, at)
+		}
+		ended[checkInterrupted(t, how, tree, old, want, got, &leftovers)]++
 		for p, data := range userFiles {
 			b, err := os.ReadFile(filepath.Join(tree, filepath.FromSlash(p)))
 			if err != nil || string(b) != data {
@@ -196,52 +237,44 @@ func TestCrashSafety(t *testing.T) {
 		}
 		os.RemoveAll(scratch)
 	}
-	t.Logf("%d trials: %d killed before they finished, %d left a mix of old and new files, %d left temporary files", trials, killed, mixed, leftovers)
+	t.Logf("%d trials: %d killed before they finished; %d left the old tree, %d the new one (%d after completing the journal), none a mix; %d left temporary files",
+		trials, killed, ended["old"], ended["new"]+ended["journal"], ended["journal"], leftovers)
 	if killed == 0 {
 		t.Errorf("no run was killed before it finished: the trials tested nothing")
 	}
 }
 
-// checkInterrupted checks the tree after a killed run: every path is in its
-// old or its new state (absent counts as a state), apart from meshgen's
-// temporary files and the directories it made for new files.
-func checkInterrupted(t *testing.T, trial int, old, want, got map[string]string, mixed, leftovers *int) {
+// checkInterrupted checks the tree after a killed run and says how it
+// ended: "old" (the old tree, plus meshgen's temporary files and the
+// directories it made for new files), "new" (exactly the new tree), or
+// "journal" (a switch was under way: completing its journal, as the next
+// generate does first, gives exactly the new tree). Anything else is a mix
+// and fails the test.
+func checkInterrupted(t *testing.T, how, root string, old, want, got map[string]string, leftovers *int) string {
 	t.Helper()
-	paths := map[string]bool{}
-	for _, m := range []map[string]string{old, want, got} {
-		for p := range m {
-			paths[p] = true
-		}
-	}
-	sorted := make([]string, 0, len(paths))
-	for p := range paths {
-		sorted = append(sorted, p)
-	}
-	sort.Strings(sorted)
-	var isOld, isNew, temps int
-	for _, p := range sorted {
-		g, o, w := got[p], old[p], want[p]
-		switch {
-		case staleTemp.MatchString(path.Base(p)):
+	for p, g := range got {
+		if staleTemp.MatchString(path.Base(p)) {
 			if !strings.HasPrefix(g, "file ") {
-				t.Fatalf("trial %d: %s: %s", trial, p, g)
+				t.Fatalf("%s: %s: %s", how, p, g)
 			}
-			temps++
-		case strings.HasPrefix(g, "dir ") && o == "" && w == "":
-			// Made for a new file before the kill; the rerun fills it.
-		case g == o && g == w:
-		case g == o:
-			isOld++
-		case g == w:
-			isNew++
-		default:
-			t.Fatalf("trial %d: %s is torn:\n got %q\n old %q\n new %q", trial, p, g, o, w)
+			*leftovers++
+			break
 		}
 	}
-	if isOld > 0 && isNew > 0 {
-		*mixed++
+	if pendingJournal(root) {
+		if _, err := recoverSwitch(root); err != nil {
+			t.Fatalf("%s: completing the journal: %v", how, err)
+		}
+		if d := diffStates(want, treeState(t, root)); d != "" {
+			t.Fatalf("%s: completing the journal did not give the new tree:\n%s", how, d)
+		}
+		return "journal"
 	}
-	if temps > 0 {
-		*leftovers++
+	if diffStates(want, got) == "" {
+		return "new"
 	}
+	if d := diffStates(onlyFiles(old), onlyFiles(got)); d != "" {
+		t.Fatalf("%s: the tree is neither the old nor the new one:\n%s", how, d)
+	}
+	return "old"
 }

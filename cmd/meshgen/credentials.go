@@ -5,10 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/meshgen/meshgen/generator"
+	"github.com/meshgen/meshgen/generator/inventory"
 )
 
 // credentials handles `meshgen credentials set CLUSTER --token-file F --ca-file F`.
@@ -34,6 +34,7 @@ func (c *cli) credentials(args []string) int {
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (required)")
 	fs.StringVar(&caFile, "ca-file", "", "file holding the API server's CA certificate, PEM (required)")
+	fs.BoolVar(&co.wait, "wait", false, "if another meshgen run is writing the output directory, wait for it to finish instead of failing")
 	registerAllowTestKeys(fs, &co.allowTestKeys)
 	if st, ok := c.parse(fs, args[1:]); !ok {
 		return st
@@ -49,10 +50,10 @@ func (c *cli) credentials(args []string) int {
 		return exitBad
 	}
 	if inv.Cluster(cluster) == nil {
-		c.errorf("credentials set: cluster %q is not in %s", cluster, co.inventory)
+		c.errorf("%s", inventory.Redact(fmt.Sprintf("credentials set: cluster %q is not in %s", cluster, co.inventory)))
 		return exitBad
 	}
-	token, err := os.ReadFile(tokenFile)
+	token, err := readBounded(tokenFile, maxTokenSize, "a bearer token")
 	if err != nil {
 		c.errorf("credentials set: %v", err)
 		return exitBad
@@ -63,7 +64,7 @@ func (c *cli) credentials(args []string) int {
 		c.errorf("credentials set: %s does not hold one bearer token", tokenFile)
 		return exitBad
 	}
-	ca, err := os.ReadFile(caFile)
+	ca, err := readBounded(caFile, maxPEMSize, "a PEM certificate")
 	if err != nil {
 		c.errorf("credentials set: %v", err)
 		return exitBad
@@ -76,6 +77,15 @@ func (c *cli) credentials(args []string) int {
 		inv.Mesh.Recipients, generator.Options{Rand: rand.Reader, Now: time.Now().UTC()})
 	if err != nil {
 		c.errorf("credentials set: %v", err)
+		return exitBad
+	}
+	release, ok := c.lockTree(co, true)
+	if !ok {
+		return exitBad
+	}
+	wrote := false
+	defer func() { release(wrote) }()
+	if !c.recoverTree(co.out) {
 		return exitBad
 	}
 	d, err := readTree(co.out)
@@ -92,7 +102,9 @@ func (c *cli) credentials(args []string) int {
 	if _, ok := d.files[p]; ok {
 		op = 'M'
 	}
+	wrote = true
 	if err := apply(co.out, []change{{path: p, op: op, new: data, mode: 0o600}}); err != nil {
+		wrote = pendingJournal(co.out)
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad
 	}

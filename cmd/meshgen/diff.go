@@ -36,6 +36,14 @@ func (c *cli) diff(args []string) int {
 		return exitBad
 	}
 	co.preview = true
+	release, ok := c.lockTree(co, false)
+	if !ok {
+		return exitBad
+	}
+	defer release(false)
+	if c.refusePending(co.out) {
+		return exitDrift
+	}
 	s, st := c.compute(co)
 	if s == nil {
 		return st

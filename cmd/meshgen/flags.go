@@ -21,6 +21,9 @@ type common struct {
 	// secrets it cannot write without an identity are reported as pending
 	// rather than failing the run.
 	preview bool
+	// wait: when another run holds the output directory's lock, wait for
+	// it rather than fail.
+	wait bool
 }
 
 func (c *cli) flagSet(name, summary, examples string) *pflag.FlagSet {
@@ -58,6 +61,7 @@ func (co *common) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file")
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
 	fs.StringVar(&co.identity, "identity", "", "age identity file, besides SOPS_AGE_KEY_FILE and SOPS_AGE_KEY; needed only to issue or re-encrypt secrets")
+	fs.BoolVar(&co.wait, "wait", false, "if another meshgen run is writing the output directory, wait for it to finish instead of failing")
 	registerAllowTestKeys(fs, &co.allowTestKeys)
 }
 

@@ -23,6 +23,19 @@ func (c *cli) generate(args []string) int {
 		c.errorf("generate: unexpected argument %q", fs.Arg(0))
 		return exitBad
 	}
+	release, ok := c.lockTree(co, !check)
+	if !ok {
+		return exitBad
+	}
+	wrote := false
+	defer func() { release(wrote) }()
+	if check {
+		if c.refusePending(co.out) {
+			return exitDrift
+		}
+	} else if !c.recoverTree(co.out) {
+		return exitBad
+	}
 	if co.rootCert == "" && co.rootKey == "" {
 		if ids, err := c.identities(co); err == nil {
 			if check && c.checkCacheHit(co, ids) || !check && c.generateCacheHit(co, ids) {
@@ -58,8 +71,15 @@ func (c *cli) generate(args []string) int {
 		c.recordCheck(co, s)
 		return exitOK
 	}
+	wrote = len(changes) > 0
 	if err := apply(co.out, changes); err != nil {
 		c.errorf("write %s: %v", co.out, err)
+		if pendingJournal(co.out) {
+			c.hintf("the switch to the new tree is recorded in %s; the next 'meshgen generate' completes it", journalName)
+		} else {
+			wrote = false // nothing switched: a directory this run made goes too
+			c.errorf("the tree in %s is as it was; nothing was written", co.out)
+		}
 		return exitBad
 	}
 	if len(changes) == 0 && len(s.disk.stale) == 0 {
@@ -70,6 +90,7 @@ func (c *cli) generate(args []string) int {
 		for _, ch := range changes {
 			if ch.op == 'D' {
 				r++
+				c.errorf("removed %s", ch.path)
 			} else {
 				w++
 			}

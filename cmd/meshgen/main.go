@@ -54,6 +54,8 @@ type cli struct {
 	// onFlagSet, when set, sees every FlagSet a command builds: the
 	// completion scripts and their tests read the flags from there.
 	onFlagSet func(*pflag.FlagSet)
+	// inv is the run's one read of its inventory (inventoryBytes).
+	inv *readOnce
 }
 
 // errorf prints a message in meshgen's one voice: "meshgen: ...".

@@ -6,9 +6,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"filippo.io/age"
@@ -21,7 +23,7 @@ import (
 
 // readTrustedRoot reads a further trusted root certificate (public).
 func readTrustedRoot(file string) ([]byte, error) {
-	data, err := os.ReadFile(file)
+	data, err := readBounded(file, maxPEMSize, "a PEM certificate")
 	if err != nil {
 		return nil, err
 	}
@@ -45,11 +47,11 @@ func importRoot(certFile, keyFile string) (*pki.CA, error) {
 	if certFile == "" || keyFile == "" {
 		return nil, errors.New("--root-cert and --root-key go together")
 	}
-	cert, err := os.ReadFile(certFile)
+	cert, err := readBounded(certFile, maxPEMSize, "a PEM certificate")
 	if err != nil {
 		return nil, err
 	}
-	key, err := os.ReadFile(keyFile)
+	key, err := readBounded(keyFile, maxPEMSize, "a PEM private key")
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +74,7 @@ func (c *cli) loadInventory(file string) (*inventory.Inventory, bool) {
 
 // loadInventoryData is loadInventory that also returns the file's bytes.
 func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool) {
-	data, err := readLimited(file, inventory.MaxSize)
+	data, err := c.inventoryBytes(file)
 	if err != nil {
 		c.errorf("%v", err)
 		if errors.Is(err, os.ErrNotExist) {
@@ -135,21 +137,30 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	return inv, data, true
 }
 
-// readLimited reads a file of at most limit bytes without reading more.
-func readLimited(file string, limit int64) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
+// inventoryBytes reads the inventory file once per run, bounded: the check
+// cache and the run itself share the bytes, so that a piped inventory
+// (-i - or -i /dev/stdin) is consumed once and a huge or endless file is
+// never read past the limit.
+func (c *cli) inventoryBytes(file string) ([]byte, error) {
+	if c.inv != nil && c.inv.file == file {
+		return c.inv.data, c.inv.err
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
+	var data []byte
+	var err error
+	if isStdin(file) {
+		data, err = readAllBounded(os.Stdin, file, inventory.MaxSize, "an inventory")
+	} else {
+		data, err = readBounded(file, inventory.MaxSize, "an inventory")
 	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: file is larger than the %d bytes an inventory may have", file, limit)
-	}
-	return data, nil
+	c.inv = &readOnce{file: file, data: data, err: err}
+	return data, err
+}
+
+// readOnce is the one read of a run's inventory.
+type readOnce struct {
+	file string
+	data []byte
+	err  error
 }
 
 // state is what every tree command computes: the inventory, the tree on
@@ -248,6 +259,19 @@ func (c *cli) compute(co common) (*state, int) {
 			}
 			return nil, exitBad
 		}
+		var te *generator.TamperedError
+		if errors.As(err, &te) {
+			for _, item := range te.Items {
+				c.errorf("%s", item)
+			}
+			if te.Err != nil {
+				for _, line := range strings.Split(te.Err.Error(), "\n") {
+					c.errorf("%s", line)
+				}
+			}
+			c.errorf("nothing was written")
+			return nil, exitBad
+		}
 		var me *generator.MissingCredentialError
 		if errors.As(err, &me) {
 			for _, item := range me.Items {
@@ -259,6 +283,11 @@ func (c *cli) compute(co common) (*state, int) {
 		}
 		c.errorf("%v", err)
 		return nil, exitBad
+	}
+	// A tampered secret is written afresh; say so wherever it is found,
+	// not only in a diff.
+	for _, p := range slices.Sorted(maps.Keys(tree.Tampered)) {
+		c.errorf("%s: %s", p, tree.Tampered[p])
 	}
 	return &state{inv: inv, invData: invData, disk: d, tree: tree, ids: ids, trusted: trusted}, exitOK
 }

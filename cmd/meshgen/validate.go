@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -22,6 +21,14 @@ func (c *cli) validate(args []string) int {
 	co.register(fs)
 	if st, ok := c.parse(fs, args); !ok {
 		return st
+	}
+	release, ok := c.lockTree(co, false)
+	if !ok {
+		return exitBad
+	}
+	defer release(false)
+	if c.refusePending(co.out) {
+		return exitDrift
 	}
 	s, st := c.compute(co)
 	if s == nil {
@@ -83,17 +90,24 @@ func (c *cli) reportDecrypted(co common, r *generator.Report, haveIDs bool) {
 }
 
 // identities loads the age identities from SOPS_AGE_KEY_FILE, SOPS_AGE_KEY
-// and --identity, as compute does.
+// and --identity, as compute does. Every file is read bounded and only if
+// it is a regular file; errors name where the identity came from.
 func (c *cli) identities(co common) ([]age.Identity, error) {
-	ids, err := sops.IdentitiesFromEnv(c.getenv, os.ReadFile)
+	ids, err := sops.IdentitiesFromEnv(c.getenv, readIdentityFile)
 	if err != nil || co.identity == "" {
 		return ids, err
 	}
-	more, err := sops.IdentitiesFromEnv(func(k string) string {
-		if k == "SOPS_AGE_KEY_FILE" {
-			return co.identity
-		}
-		return ""
-	}, os.ReadFile)
-	return append(ids, more...), err
+	data, err := readIdentityFile(co.identity)
+	if err != nil {
+		return nil, fmt.Errorf("--identity: %w", err)
+	}
+	more, err := sops.ParseIdentities(data)
+	if err != nil {
+		return nil, fmt.Errorf("--identity %s: %w", co.identity, err)
+	}
+	return append(ids, more...), nil
+}
+
+func readIdentityFile(file string) ([]byte, error) {
+	return readBounded(file, maxIdentitySize, "an age identity file")
 }

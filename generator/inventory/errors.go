@@ -30,11 +30,15 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ":%d:%d", e.Pos.Line, e.Pos.Col)
 	}
 	b.WriteString(": ")
+	// A field path holds the mapping keys of the document, which are as
+	// likely to be pasted key material as any value.
+	var m strings.Builder
 	if e.Path != "" {
-		b.WriteString(e.Path)
-		b.WriteString(": ")
+		m.WriteString(e.Path)
+		m.WriteString(": ")
 	}
-	b.WriteString(e.Msg)
+	m.WriteString(e.Msg)
+	b.WriteString(Redact(m.String()))
 	return b.String()
 }
 

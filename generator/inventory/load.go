@@ -24,6 +24,11 @@ const MaxSize = 16 << 20
 // exponentially ("billion laughs") fail fast instead of exhausting memory.
 const maxNodes = 2_000_000
 
+// maxScalar bounds every string of an inventory: the longest a field may
+// need is a file path (PATH_MAX, 4096). Tighter limits per field are
+// Validate's.
+const maxScalar = 4096
+
 // Load decodes an inventory from data. file names it in messages. It returns
 // an ErrorList with every problem found while decoding (syntax, unknown
 // fields, wrong types); on success the inventory has defaults applied but is
@@ -111,6 +116,12 @@ func syntaxError(file string, data []byte, err error) error {
 	if line > 0 {
 		col = 1
 	}
+	if msg == "control characters are not allowed" && line == 0 {
+		// yaml.v3 gives no position for these; a NUL pasted from a binary
+		// file is the usual one.
+		line, col = controlCharAt(data)
+		msg = "control characters (such as NUL) are not allowed in YAML"
+	}
 	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil && line == 0 {
 		// yaml.v3 gives no position for an alias without an anchor.
 		line, col = aliasAt(data, m[1])
@@ -135,6 +146,23 @@ func syntaxError(file string, data []byte, err error) error {
 		}
 	}
 	return ErrorList{{File: file, Pos: Pos{line, col}, Msg: "invalid YAML: " + msg}}
+}
+
+// controlCharAt finds the first character YAML does not allow (C0 controls
+// but tab, newline and carriage return; DEL; C1 controls), or returns 0, 0.
+func controlCharAt(data []byte) (line, col int) {
+	line, col = 1, 1
+	for _, r := range string(data) {
+		switch {
+		case r == '\n':
+			line, col = line+1, 1
+			continue
+		case r < 0x20 && r != '\t' && r != '\r', r == 0x7f, r >= 0x80 && r <= 0x9f && r != 0x85:
+			return line, col
+		}
+		col++
+	}
+	return 0, 0
 }
 
 // aliasAt finds the first use of alias *name in data, or returns 0, 0.
@@ -256,6 +284,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!bool" {
 			d.errorf(at, path, "must be a string, not %s", kindName(n))
+			return
+		}
+		if len(n.Value) > maxScalar {
+			// Before any rule quotes it, and before it is copied into
+			// every file of the tree.
+			d.errorf(at, path, "%d characters, more than the %d any field may have", len(n.Value), maxScalar)
+			return
+		}
+		if kind := KeyMaterial(n.Value); kind != "" {
+			// Wherever it is: no field of an inventory holds a secret.
+			d.errorf(at, path, "%s", keyMaterialMsg(path, n.Value, kind))
 			return
 		}
 		v.SetString(n.Value)

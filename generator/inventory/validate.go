@@ -117,6 +117,7 @@ func (inv *Inventory) Validate() error {
 	clusters := v.clusters(networks)
 	v.services(clusters)
 	v.argoCD()
+	v.limits()
 	if len(v.errs) == 0 {
 		return nil
 	}

@@ -135,7 +135,10 @@ func decryptLeaf(s string, key []byte, ad string) (any, error) {
 		}
 		return v, nil
 	case "bytes":
-		return string(plain), nil
+		// sops decrypts these to a byte slice that its YAML emitter and
+		// MAC cannot handle (`sops --decrypt` panics); nothing meshgen or
+		// a YAML file needs is of this type.
+		return nil, fmt.Errorf("value has type bytes, which sops cannot decrypt in a YAML file")
 	default:
 		return nil, fmt.Errorf("value has unsupported type %q", typ)
 	}

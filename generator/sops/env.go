@@ -36,6 +36,13 @@ func IdentitiesFromEnv(getenv func(string) string, readFile func(string) ([]byte
 	return ids, nil
 }
 
+// ParseIdentities parses the contents of an age identity file, as
+// IdentitiesFromEnv does for SOPS_AGE_KEY_FILE. Its errors name the line,
+// never the key material.
+func ParseIdentities(data []byte) ([]age.Identity, error) {
+	return parseIdentities(string(data))
+}
+
 // parseIdentities parses an age identity file: one identity per line, "#"
 // comments and blank lines ignored. Unlike age.ParseIdentities, its errors
 // never quote the offending line.

@@ -1,0 +1,104 @@
+package generator
+
+import (
+	"errors"
+	"path"
+	"slices"
+	"strings"
+
+	"filippo.io/age"
+
+	"github.com/meshgen/meshgen/generator/sops"
+)
+
+// A secret kept from the prior tree is carried into the new one byte for
+// byte, so a tampered one would be re-blessed by every run. With
+// identities, every prior secret one of them is a recipient of is verified
+// before anything is kept (sops.Verify: each value decrypts, the MAC
+// matches, every stanza addressed to a held identity opens with it):
+//
+//   - a tampered cacerts or remote secret is dropped from the prior tree, so
+//     the run issues or writes it afresh, and the reason is in
+//     Tree.Tampered (the CLI prints it);
+//   - a tampered root CA key or stored credential cannot be re-created by
+//     meshgen (a new root is a trust change for the whole mesh; a
+//     credential comes from the cluster), so the run fails with a
+//     TamperedError naming each.
+//
+// Secrets no identity given can open are not checked here; validate lists
+// them.
+
+// TamperedError reports prior secrets that fail verification and that
+// meshgen cannot re-create.
+type TamperedError struct {
+	Items []string // "pki/root-ca.sops.yaml: sops: ...: restore it from ..."
+	// Err, when set, is why the secrets that a run re-creates could not be
+	// (an identity that can issue them was not given, say).
+	Err error
+}
+
+func (e *TamperedError) Error() string {
+	if e.Err != nil {
+		return strings.Join(e.Items, "\n") + "\n" + e.Err.Error()
+	}
+	return strings.Join(e.Items, "\n")
+}
+
+// Unwrap returns Err.
+func (e *TamperedError) Unwrap() error { return e.Err }
+
+// isSecretPath reports whether p is a SOPS-encrypted file meshgen writes or
+// reads: every *.sops.yaml but the sops configuration at the top.
+func isSecretPath(p string) bool {
+	return strings.HasSuffix(p, ".sops.yaml") && p != ".sops.yaml"
+}
+
+// verifyPrior checks the prior secrets the identities can open. It returns
+// the prior tree without the tampered secrets that a run re-creates, and
+// why each was dropped.
+func verifyPrior(prior map[string][]byte, ids []age.Identity) (map[string][]byte, map[string]string, error) {
+	if len(ids) == 0 {
+		return prior, nil, nil
+	}
+	var paths []string
+	for p := range prior {
+		if isSecretPath(p) {
+			paths = append(paths, p)
+		}
+	}
+	slices.Sort(paths)
+	results := make([]error, len(paths))
+	parallel(len(paths), func(i int) {
+		_, results[i] = sops.Verify(prior[paths[i]], ids)
+	})
+	kept := prior
+	tampered := map[string]string{}
+	var fatal []string
+	for i, p := range paths {
+		err := results[i]
+		if err == nil || errors.Is(err, sops.ErrNoIdentity) {
+			continue
+		}
+		why := "fails its integrity check with the identity given: " + strings.TrimPrefix(err.Error(), "sops: ")
+		switch {
+		case p == RootCAPath:
+			fatal = append(fatal, p+": "+why+"; meshgen does not replace the root CA on its own (that is a new trust root for every cluster): restore the file from Git history, or rotate the root deliberately (docs/certificates.md)")
+		case strings.HasPrefix(p, "credentials/"):
+			cluster := strings.TrimSuffix(path.Base(p), ".sops.yaml")
+			fatal = append(fatal, p+": "+why+"; store the credential again with 'meshgen credentials set "+cluster+" --token-file F --ca-file F'")
+		default:
+			if len(tampered) == 0 {
+				kept = make(map[string][]byte, len(prior))
+				for k, v := range prior {
+					kept[k] = v
+				}
+			}
+			delete(kept, p)
+			tampered[p] = why + "; written afresh"
+		}
+	}
+	if len(fatal) > 0 {
+		return nil, nil, &TamperedError{Items: fatal}
+	}
+	return kept, tampered, nil
+}
