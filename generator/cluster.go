@@ -23,8 +23,10 @@ const (
 // rendered as IstioOperator objects and as Helm release values, so the two
 // install paths cannot drift apart.
 type install struct {
-	version       string
-	revision      string
+	version       string // of the default revision
+	revision      string // the default revision
+	release       string // the default revision's istiod HelmRelease
+	revisions     []inventory.RevisionSpec
 	remote        bool
 	meshID        string
 	clusterName   string
@@ -40,9 +42,12 @@ type install struct {
 
 func (g *gen) installOf(c *inventory.Cluster) install {
 	m := g.inv.Mesh
+	def := m.Istio.DefaultRevision()
 	in := install{
-		version:     m.Istio.Version,
-		revision:    m.Istio.Revision,
+		version:     def.Version,
+		revision:    def.Name,
+		release:     def.Release,
+		revisions:   m.Istio.RevisionSpecs(),
 		meshID:      m.ID,
 		clusterName: c.Name,
 		network:     c.Network,

@@ -3,10 +3,12 @@ package generator
 // istiodChartValues are the values of Istio's istiod chart: the install
 // model's Helm values plus what the IstioOperator keeps beside them.
 type istiodChartValues struct {
-	Profile    string      `json:"profile,omitempty"`
-	Revision   string      `json:"revision,omitempty"`
-	MeshConfig *MeshConfig `json:"meshConfig,omitempty"`
-	*Values    `json:",inline"`
+	Profile  string `json:"profile,omitempty"`
+	Revision string `json:"revision,omitempty"`
+	// RevisionTags are the revision tags pointing at this revision.
+	RevisionTags []string    `json:"revisionTags,omitempty"`
+	MeshConfig   *MeshConfig `json:"meshConfig,omitempty"`
+	*Values      `json:",inline"`
 }
 
 // baseChartValues are the values of Istio's base chart.
@@ -53,33 +55,40 @@ func (g *gen) helmReleases(in install) []any {
 	if in.remote {
 		profile = "remote"
 	}
+	// The default revision validates Istio config (the base chart's
+	// istiod-default-validator) and runs the gateway.
 	bv := baseChartValues{Profile: profile, DefaultRevision: in.revision}
 	base.Spec.Values = bv
-	istiod.Spec.Values = istiodChartValues{
+	base.Spec.Chart.Spec.Version = newestVersion(in.revisions)
+	istiods := istiodReleases(istiod, istiodChartValues{
 		Profile:    profile,
-		Revision:   in.revision,
 		MeshConfig: in.meshConfig(),
 		Values:     in.values(),
-	}
+	}, in.revisions)
 	gateway.Spec.Values = gatewayChartValues{
 		Name:           EastWestGatewayName,
 		Revision:       in.revision,
 		NetworkGateway: in.network,
 	}
+	gateway.Spec.Chart.Spec.Version = in.version
+	gateway.Spec.DependsOn = []Dependency{{Name: in.release}}
 	if l, v := in.gatewayPortLabel(); l != "" {
 		gv := gateway.Spec.Values.(gatewayChartValues)
 		gv.Labels = map[string]string{l: v}
 		gv.NetworkGatewayPorts = map[string]gatewayChartPort{"tls": {Port: in.gatewayPort}}
 		gateway.Spec.Values = gv
 	}
-	objs := []any{&repo, &base, &istiod}
+	objs := []any{&repo, &base}
+	for _, hr := range istiods {
+		objs = append(objs, hr)
+	}
 	if in.eastWest {
 		objs = append(objs, &gateway)
 	}
 	for _, o := range objs[1:] {
 		hr := o.(*HelmRelease)
 		hr.Spec.Interval = interval
-		hr.Spec.Chart.Spec.Version = in.version
+		withRemediation(hr)
 	}
 	if bv == (baseChartValues{}) {
 		base.Spec.Values = nil

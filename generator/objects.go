@@ -237,13 +237,13 @@ type HelmRelease struct {
 
 // HelmReleaseSpec is a HelmRelease spec.
 type HelmReleaseSpec struct {
-	Interval    string         `json:"interval,omitempty"`
-	ReleaseName string         `json:"releaseName"`
-	Chart       HelmChart      `json:"chart"`
-	DependsOn   []Dependency   `json:"dependsOn,omitempty"`
-	Install     *HelmCRDPolicy `json:"install,omitempty"`
-	Upgrade     *HelmCRDPolicy `json:"upgrade,omitempty"`
-	Values      any            `json:"values,omitempty"`
+	Interval    string       `json:"interval,omitempty"`
+	ReleaseName string       `json:"releaseName"`
+	Chart       HelmChart    `json:"chart"`
+	DependsOn   []Dependency `json:"dependsOn,omitempty"`
+	Install     *HelmInstall `json:"install,omitempty"`
+	Upgrade     *HelmUpgrade `json:"upgrade,omitempty"`
+	Values      any          `json:"values,omitempty"`
 }
 
 // HelmChart is a HelmRelease chart template.
@@ -270,9 +270,26 @@ type Dependency struct {
 	Name string `json:"name"`
 }
 
-// HelmCRDPolicy is a HelmRelease install/upgrade CRD policy.
-type HelmCRDPolicy struct {
-	CRDs string `json:"crds,omitempty"`
+// HelmInstall is a HelmRelease's install settings.
+type HelmInstall struct {
+	Remediation *InstallRemediation `json:"remediation,omitempty"`
+}
+
+// InstallRemediation says what helm-controller does when an install fails.
+type InstallRemediation struct {
+	Retries int `json:"retries"`
+}
+
+// HelmUpgrade is a HelmRelease's upgrade settings.
+type HelmUpgrade struct {
+	Remediation *UpgradeRemediation `json:"remediation,omitempty"`
+}
+
+// UpgradeRemediation says what helm-controller does when an upgrade fails.
+type UpgradeRemediation struct {
+	Retries              int    `json:"retries"`
+	RemediateLastFailure bool   `json:"remediateLastFailure"`
+	Strategy             string `json:"strategy"`
 }
 
 // ServiceEntry is a networking.istio.io/v1 ServiceEntry.

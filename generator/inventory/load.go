@@ -265,6 +265,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		v.Set(nv)
 	case reflect.Struct:
 		d.decodeStruct(n, at, v, path)
+	case reflect.Map:
+		d.decodeMap(n, at, v, path)
 	case reflect.Slice:
 		if isNull(n) {
 			return
@@ -394,6 +396,37 @@ func (d *decoder) decodeStruct(n, at *yaml.Node, v reflect.Value, path string) {
 		}
 		d.decode(val, v.Field(idx), kpath)
 	}
+}
+
+// decodeMap decodes a mapping with string keys (revision tags); each value
+// is decoded at path.KEY, where its errors point.
+func (d *decoder) decodeMap(n, at *yaml.Node, v reflect.Value, path string) {
+	if isNull(n) {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		d.errorf(at, path, "must be a mapping, not %s", kindName(n))
+		return
+	}
+	m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+	seen := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || k.Tag == "!!merge" || k.Value == "<<" {
+			d.errorf(k, path, "keys must be strings, not %s", kindName(k))
+			continue
+		}
+		kpath := path + "." + k.Value
+		if first, dup := seen[k.Value]; dup {
+			d.errorf(k, kpath, "duplicate key (first set at line %d)", first.Line)
+			continue
+		}
+		seen[k.Value] = k
+		e := reflect.New(v.Type().Elem()).Elem()
+		d.decode(val, e, kpath)
+		m.SetMapIndex(reflect.ValueOf(k.Value), e)
+	}
+	v.Set(m)
 }
 
 // suggest returns the known name closest to key when it is a likely typo.

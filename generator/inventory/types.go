@@ -71,18 +71,50 @@ type Mesh struct {
 	Recipients []string `yaml:"recipients,omitempty"`
 	// GitOps optionally asks for the objects that deliver the overlays.
 	GitOps *GitOps `yaml:"gitops,omitempty"`
+	// TrafficPolicy is the mesh-wide default traffic policy of exported
+	// services; a service's own trafficPolicy overrides it field by field.
+	// Default: see TrafficPolicy's fields.
+	TrafficPolicy *TrafficPolicy `yaml:"trafficPolicy,omitempty"`
 }
 
 // Istio pins the Istio release.
 type Istio struct {
-	// Version is the Istio release (chart version and image tag), e.g. 1.28.2.
-	Version string `yaml:"version"`
+	// Version is the Istio release (chart version and image tag), e.g.
+	// 1.28.2: the single-revision form. Required unless revisions is given,
+	// and then not allowed.
+	Version string `yaml:"version,omitempty"`
 	// Revision is an optional Istio control plane revision, e.g. 1-28.
+	// With revisions, it names the revision the single-revision form
+	// installed: that revision keeps its HelmRelease (istiod), so that
+	// moving to revisions never reinstalls the running control plane.
+	// Default: none.
 	Revision string `yaml:"revision,omitempty"`
+	// Revisions are the control planes that run side by side during a
+	// canary upgrade (installer helm, primaries only): each is its own
+	// istiod HelmRelease, istiod-<name>. docs/upgrades.md walks an upgrade.
+	// Default: none (the single revision of version and revision).
+	Revisions []Revision `yaml:"revisions,omitempty"`
+	// Tags are Istio revision tags, tag name to revision name: namespaces
+	// labelled istio.io/rev=<tag> are injected by that revision. The
+	// "default" tag also serves istio-injection=enabled, validates
+	// Istio config (base chart defaultRevision) and runs the east-west
+	// gateway. Required with revisions (at least default); a tag must
+	// name a listed revision. Default: none.
+	Tags map[string]string `yaml:"tags,omitempty"`
 	// Installer is how Istio is installed: "helm" (Flux HelmReleases, the
 	// default), "istioctl" (istioctl install -f on the IstioOperator files) or
 	// "operator" (IstioOperator objects applied where an operator runs).
 	Installer string `yaml:"installer,omitempty"`
+}
+
+// Revision is one Istio control plane revision.
+type Revision struct {
+	// Name of the revision (values.revision, the istio.io/rev label), a
+	// DNS-1123 label such as 1-28-2; not "default", which Istio reserves
+	// for the revision tag.
+	Name string `yaml:"name"`
+	// Version is the Istio release the revision runs, e.g. 1.28.2.
+	Version string `yaml:"version"`
 }
 
 // PKI describes the mesh's certificate authorities.
@@ -228,6 +260,50 @@ type Service struct {
 	// outside exportTo and another must reach the service elsewhere, the
 	// inventory is rejected.
 	ExportTo []string `yaml:"exportTo,omitempty"`
+	// TrafficPolicy is how callers balance and fail over between the
+	// service's endpoints; unset fields come from mesh.trafficPolicy.
+	// Default: see TrafficPolicy's fields.
+	TrafficPolicy *TrafficPolicy `yaml:"trafficPolicy,omitempty"`
+}
+
+// TrafficPolicy is written into the DestinationRule of an exported host
+// (docs/services.md).
+type TrafficPolicy struct {
+	// Failover is "locality" (callers prefer endpoints in their own
+	// region and zone, and use other regions only once those are ejected
+	// by outlier detection) or "none" (every endpoint alike). Default:
+	// locality when every cluster the service runs in has a locality,
+	// none otherwise.
+	Failover string `yaml:"failover,omitempty"`
+	// FailoverPriority is Istio's localityLbSetting.failoverPriority:
+	// ordered label keys (e.g. topology.istio.io/network,
+	// topology.kubernetes.io/region); endpoints matching the caller on more
+	// leading labels are preferred. Needs failover locality. Default: none
+	// (Istio's region, zone, subzone order).
+	FailoverPriority []string `yaml:"failoverPriority,omitempty"`
+	// OutlierDetection ejects failing endpoints; Istio fails over to
+	// another locality only when outlier detection is set. Default, with
+	// failover locality: consecutive5xxErrors 5, interval 10s,
+	// baseEjectionTime 30s, maxEjectionPercent 100.
+	OutlierDetection *OutlierDetection `yaml:"outlierDetection,omitempty"`
+}
+
+// OutlierDetection is Istio's DestinationRule outlierDetection.
+type OutlierDetection struct {
+	// Consecutive5xxErrors ejects an endpoint after this many 5xx replies
+	// (or connection failures for TCP) in a row; 0 disables it.
+	// Default: 5.
+	Consecutive5xxErrors *int `yaml:"consecutive5xxErrors,omitempty"`
+	// Interval between ejection sweeps, a Go duration of at least 1ms.
+	// Default: 10s.
+	Interval Duration `yaml:"interval,omitempty"`
+	// BaseEjectionTime is how long an endpoint stays ejected the first
+	// time, a Go duration of at least 1ms. Default: 30s.
+	BaseEjectionTime Duration `yaml:"baseEjectionTime,omitempty"`
+	// MaxEjectionPercent of endpoints that may be ejected at once, 0-100.
+	// Default: 100, so that a locality whose every endpoint fails is
+	// emptied and traffic fails over.
+	MaxEjectionPercent *int `yaml:"maxEjectionPercent,omitempty"`
 }
 
 // Port is one port of an exported service.

@@ -116,6 +116,8 @@ func (inv *Inventory) Validate() error {
 	networks := v.networks()
 	clusters := v.clusters(networks)
 	v.services(clusters)
+	v.trafficPolicies()
+	v.revisions()
 	v.argoCD()
 	v.limits()
 	if len(v.errs) == 0 {
@@ -146,7 +148,8 @@ func (v *validator) mesh() {
 	if !dns1123Subdomain.MatchString(m.TrustDomain) || len(m.TrustDomain) > 253 {
 		v.errorf("mesh.trustDomain", "%q is not a DNS name", m.TrustDomain)
 	}
-	if v.required("mesh.istio.version", m.Istio.Version) && !versionRE.MatchString(m.Istio.Version) {
+	// With revisions, revisions() checks each revision's version.
+	if len(m.Istio.Revisions) == 0 && v.required("mesh.istio.version", m.Istio.Version) && !versionRE.MatchString(m.Istio.Version) {
 		v.errorf("mesh.istio.version", "%q is not a version such as 1.28.2", m.Istio.Version)
 	}
 	if m.Istio.Revision != "" && (len(m.Istio.Revision) > 63 || !dns1123Label.MatchString(m.Istio.Revision)) {

@@ -66,7 +66,7 @@ type schema struct {
 	UniqueItems          bool               `json:"uniqueItems,omitempty"`
 	Properties           properties         `json:"properties,omitempty"`
 	Required             []string           `json:"required,omitempty"`
-	AdditionalProperties *bool              `json:"additionalProperties,omitempty"`
+	AdditionalProperties any                `json:"additionalProperties,omitempty"` // false, or the schema of a map's values
 	Defs                 map[string]*schema `json:"$defs,omitempty"`
 }
 
@@ -240,6 +240,8 @@ func (b *builder) field(t reflect.Type) *schema {
 		return b.ref(t)
 	case reflect.Slice:
 		return &schema{Type: "array", Items: b.field(t.Elem())}
+	case reflect.Map:
+		return &schema{Type: "object", AdditionalProperties: b.field(t.Elem())}
 	case reflect.String:
 		return &schema{Type: "string"}
 	case reflect.Int:
