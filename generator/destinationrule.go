@@ -22,14 +22,16 @@ func (g *gen) destinationRules(istiod string) []any {
 		if !g.topo.NeedsDestinationRule(s, istiod) {
 			continue
 		}
-		out = append(out, &DestinationRule{
+		dr := &DestinationRule{
 			TypeMeta: TypeMeta{APIVersion: "networking.istio.io/v1", Kind: "DestinationRule"},
 			Metadata: ObjectMeta{Name: s.Host, Namespace: IstioNamespace},
 			Spec: DestinationRuleSpec{
 				Host:          s.Host,
 				TrafficPolicy: TrafficPolicy{TLS: ClientTLSSettings{Mode: "ISTIO_MUTUAL"}},
 			},
-		})
+		}
+		applyPolicy(&dr.Spec.TrafficPolicy, g.inv.PolicyOf(s.Service), anyLocality(g.inv, s.Clusters))
+		out = append(out, dr)
 	}
 	sortByName(out)
 	return out

@@ -340,7 +340,9 @@ type DestinationRuleSpec struct {
 
 // TrafficPolicy is a DestinationRule traffic policy.
 type TrafficPolicy struct {
-	TLS ClientTLSSettings `json:"tls"`
+	TLS              ClientTLSSettings     `json:"tls"`
+	LoadBalancer     *LoadBalancerSettings `json:"loadBalancer,omitempty"`
+	OutlierDetection *OutlierDetection     `json:"outlierDetection,omitempty"`
 }
 
 // ClientTLSSettings are a traffic policy's TLS settings.

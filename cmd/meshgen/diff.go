@@ -55,12 +55,17 @@ func (c *cli) diff(args []string) int {
 	}
 	changes = drift(withPending(changes, s.disk, s.tree))
 	routes := c.routeChanges(s)
+	releases, err := generator.CompareReleases(s.disk.files, s.tree.Map())
+	if err != nil {
+		c.errorf("release changes are not summarised: %v", err)
+		releases = nil
+	}
 	counts := map[byte]int{}
 	for _, ch := range changes {
 		counts[ch.op]++
 	}
 	if format == "json" {
-		if err := c.writeJSONDiff(routes, changes, s.tree, counts); err != nil {
+		if err := c.writeJSONDiff(routes, releases, changes, s.tree, counts); err != nil {
 			c.errorf("diff: %v", err)
 			return exitBad
 		}
@@ -68,6 +73,12 @@ func (c *cli) diff(args []string) int {
 		if len(routes) > 0 {
 			fmt.Fprintf(c.stdout, "# %d %s change:\n", len(routes), plural(len(routes), "route", "routes"))
 			for _, r := range routes {
+				fmt.Fprintf(c.stdout, "#   %s\n", r)
+			}
+		}
+		if len(releases) > 0 {
+			fmt.Fprintf(c.stdout, "# %d istiod %s change:\n", len(releases), plural(len(releases), "release", "releases"))
+			for _, r := range releases {
 				fmt.Fprintf(c.stdout, "#   %s\n", r)
 			}
 		}
@@ -162,9 +173,12 @@ func fileDiff(ch change) []byte {
 type jsonDiff struct {
 	// Routes are the routes that change, as the text output summarises
 	// them first; empty when the tree on disk has no route table.
-	Routes  []generator.RouteChange `json:"routes"`
-	Changes []jsonChange            `json:"changes"`
-	Summary jsonSummary             `json:"summary"`
+	Routes []generator.RouteChange `json:"routes"`
+	// Releases are the istiod releases (control plane revisions) that
+	// are added, retagged, upgraded in place or removed.
+	Releases []generator.ReleaseChange `json:"releases,omitempty"`
+	Changes  []jsonChange              `json:"changes"`
+	Summary  jsonSummary               `json:"summary"`
 }
 
 type jsonChange struct {
@@ -191,11 +205,12 @@ type jsonSummary struct {
 
 var opNames = map[byte]string{'A': "added", 'M': "modified", 'D': "removed"}
 
-func (c *cli) writeJSONDiff(routes []generator.RouteChange, changes []change, t *generator.Tree, counts map[byte]int) error {
+func (c *cli) writeJSONDiff(routes []generator.RouteChange, releases []generator.ReleaseChange, changes []change, t *generator.Tree, counts map[byte]int) error {
 	doc := jsonDiff{
-		Routes:  routes,
-		Changes: []jsonChange{},
-		Summary: jsonSummary{Files: len(changes), Added: counts['A'], Modified: counts['M'], Removed: counts['D']},
+		Routes:   routes,
+		Releases: releases,
+		Changes:  []jsonChange{},
+		Summary:  jsonSummary{Files: len(changes), Added: counts['A'], Modified: counts['M'], Removed: counts['D']},
 	}
 	for _, ch := range changes {
 		doc.Changes = append(doc.Changes, jsonChange{Path: ch.path, Op: opNames[ch.op], Reason: reason(ch, t), NeedsIdentity: ch.pending != "", Diff: string(fileDiff(ch))})
