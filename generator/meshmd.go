@@ -94,10 +94,7 @@ func renderMeshMD(inv *inventory.Inventory, topo *topology.Mesh, vips map[string
 	b.WriteString(meshMDHeader)
 	m := inv.Mesh
 	fmt.Fprintf(&b, "# Mesh %s\n\n", m.ID)
-	fmt.Fprintf(&b, "Trust domain `%s`, Istio %s", m.TrustDomain, m.Istio.Version)
-	if m.Istio.Revision != "" {
-		fmt.Fprintf(&b, " (revision %s)", m.Istio.Revision)
-	}
+	fmt.Fprintf(&b, "Trust domain `%s`, %s", m.TrustDomain, revisionsText(m.Istio))
 	fmt.Fprintf(&b, " installed with %s, discovery by %s. %d %s on %d %s, %d exported %s.\n\n",
 		m.Istio.Installer, m.Discovery,
 		len(inv.Clusters), plural(len(inv.Clusters), "cluster", "clusters"),

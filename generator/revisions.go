@@ -86,3 +86,25 @@ func compareVersions(a, b string) int {
 	}
 	return strings.Compare(apre, bpre)
 }
+
+// revisionsText is MESH.md's account of the control plane revisions:
+// "Istio 1.28.2 (revision 1-28)", or with revisions "Istio revisions
+// 1-27-3 (1.27.3; tags default), 1-28-2 (1.28.2; tags canary)".
+func revisionsText(is inventory.Istio) string {
+	if len(is.Revisions) == 0 {
+		s := "Istio " + is.Version
+		if is.Revision != "" {
+			s += " (revision " + is.Revision + ")"
+		}
+		return s
+	}
+	var parts []string
+	for _, r := range is.RevisionSpecs() {
+		p := r.Name + " (" + r.Version
+		if len(r.Tags) > 0 {
+			p += "; tags " + strings.Join(r.Tags, ", ")
+		}
+		parts = append(parts, p+")")
+	}
+	return "Istio revisions " + strings.Join(parts, ", ")
+}

@@ -1,0 +1,188 @@
+package generator
+
+import (
+	"bytes"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/meshgen/meshgen/generator/inventory"
+)
+
+// upgradeSteps are the inventory edits of docs/upgrades.md, as the istio
+// line of the revisions-canary golden scenario: the single-revision form,
+// then the four steps of a canary upgrade from 1.27.3 to 1.28.2.
+var upgradeSteps = []struct {
+	name  string
+	istio string
+	// releases are the istiod release changes the step makes in every
+	// cluster, as `meshgen diff` prints them after "in CLUSTER: ".
+	releases []string
+	// running is the istiod release the mesh's sidecars are connected to
+	// before the step, which must still be there after it.
+	running string
+}{
+	{
+		name:  "start",
+		istio: "{version: 1.27.3, revision: 1-27-3}",
+	},
+	{
+		name:     "1 add the new revision",
+		istio:    "{revision: 1-27-3, revisions: [{name: 1-27-3, version: 1.27.3}, {name: 1-28-2, version: 1.28.2}], tags: {default: 1-27-3}}",
+		releases: []string{"istiod: retagged (tags none -> default)", "istiod-1-28-2: added (revision 1-28-2, 1.28.2)"},
+		running:  "istiod",
+	},
+	{
+		name:     "2 move the canary tag",
+		istio:    "{revision: 1-27-3, revisions: [{name: 1-27-3, version: 1.27.3}, {name: 1-28-2, version: 1.28.2}], tags: {default: 1-27-3, canary: 1-28-2}}",
+		releases: []string{"istiod-1-28-2: retagged (tags none -> canary)"},
+		running:  "istiod",
+	},
+	{
+		name:     "3 move the default tag",
+		istio:    "{revision: 1-27-3, revisions: [{name: 1-27-3, version: 1.27.3}, {name: 1-28-2, version: 1.28.2}], tags: {default: 1-28-2, canary: 1-28-2}}",
+		releases: []string{"istiod: retagged (tags default -> none)", "istiod-1-28-2: retagged (tags canary -> canary,default)"},
+		running:  "istiod",
+	},
+	{
+		name:     "4 remove the old revision",
+		istio:    "{revisions: [{name: 1-28-2, version: 1.28.2}], tags: {default: 1-28-2, canary: 1-28-2}}",
+		releases: []string{"istiod: removed (revision 1-27-3, 1.27.3)"},
+		running:  "istiod-1-28-2",
+	},
+}
+
+// stepInventory is the golden scenario's inventory with its istio line
+// replaced.
+func stepInventory(t *testing.T, arch *txtar.Archive, istio string) *inventory.Inventory {
+	t.Helper()
+	var lines []string
+	for _, l := range strings.Split(string(arch.Files[0].Data), "\n") {
+		if strings.HasPrefix(l, "  istio: ") {
+			l = "  istio: " + istio
+		}
+		lines = append(lines, l)
+	}
+	inv, err := inventory.Load("inventory.yaml", []byte(strings.Join(lines, "\n")))
+	if err == nil {
+		err = inv.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+// TestCanaryUpgradeWalk walks the four-step canary upgrade of
+// docs/upgrades.md. At every step the release the running sidecars use is
+// still there (with its name, so Flux neither uninstalls nor reinstalls
+// it), the istiod releases change exactly as the step says, and no file
+// beyond the install releases, the IstioOperator reference files and
+// MESH.md changes.
+func TestCanaryUpgradeWalk(t *testing.T) {
+	arch, err := txtar.ParseFile("testdata/golden/revisions-canary.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := stepInventory(t, arch, upgradeSteps[0].istio)
+	creds := withCredentials(t, first, nil)
+	tree, err := Generate(first, testOptions(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := tree.Map()
+	for _, step := range upgradeSteps[1:] {
+		inv := stepInventory(t, arch, step.istio)
+		in := map[string][]byte{}
+		for p, d := range prior {
+			in[p] = d
+		}
+		for p, d := range creds {
+			in[p] = d
+		}
+		tree, err := Generate(inv, testOptions(in))
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		next := tree.Map()
+		changes, err := CompareReleases(prior, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got []string
+		for _, c := range inv.Clusters {
+			for _, r := range step.releases {
+				want = append(want, strings.Replace(r, ":", " in "+c.Name+":", 1))
+			}
+		}
+		for _, c := range changes {
+			got = append(got, c.String())
+		}
+		sort.Strings(want)
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: release changes\n got: %q\nwant: %q", step.name, got, want)
+		}
+		after, err := istiodReleasesOf(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range inv.Clusters {
+			if after[[2]string{c.Name, step.running}] == nil {
+				t.Errorf("%s: %s: the running release %s is gone", step.name, c.Name, step.running)
+			}
+		}
+		for p := range union(prior, next) {
+			if bytes.Equal(prior[p], next[p]) {
+				continue
+			}
+			base := p[strings.LastIndex(p, "/")+1:]
+			switch base {
+			case helmReleasesFile, "istio-operator.yaml", "eastwest-gateway.yaml", "MESH.md":
+			default:
+				t.Errorf("%s: %s changed; a revision step changes only the install releases", step.name, p)
+			}
+		}
+		prior = next
+	}
+}
+
+func union(a, b map[string][]byte) map[string]bool {
+	out := map[string]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+// TestRemoveRevisionATagPointsAt: removing the old revision before the
+// default tag has moved is refused where the tag is written.
+func TestRemoveRevisionATagPointsAt(t *testing.T) {
+	data := []byte(`apiVersion: meshgen/v1alpha1
+kind: Inventory
+mesh:
+  id: mesh1
+  recipients: [age1ayfknjeuazze9ku07e8cxgfz7jydfl2hnrjgae8v9ynwckft0pgqee87vf]
+  istio:
+    revisions: [{name: 1-28-2, version: 1.28.2}]
+    tags: {default: 1-27-3, canary: 1-28-2}
+networks: [{name: net1}]
+clusters:
+  - {name: a, network: net1, recipients: [age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq]}
+`)
+	inv, err := inventory.Load("inventory.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = inv.Validate()
+	want := `inventory.yaml:8:21: mesh.istio.tags.default: tag default points at revision "1-27-3", which revisions does not list (known: 1-28-2): move the tag before removing its revision`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+}
