@@ -60,7 +60,11 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 			if !ok {
 				continue
 			}
-			key := fmt.Sprint(sides.Local, sides.Gateways, g.gatewayNetworksKnown(p.Name, sides.Gateways))
+			local := ""
+			if sides.Local {
+				local = seLocality(g.topo.Cluster(p.Name).Locality)
+			}
+			key := fmt.Sprint(sides.Local, local, sides.Gateways, g.gatewayNetworksKnown(p.Name, sides.Gateways))
 			if se := shared[key]; se != nil {
 				out[p.Name] = append(out[p.Name], se)
 				continue
@@ -69,9 +73,14 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 			resolution := "STATIC"
 			if sides.Local {
 				resolution = "DNS"
+				// The config cluster's own pods, in its locality, so that
+				// locality failover prefers them (a remote's callers
+				// resolve the name to their own pods, which share the
+				// endpoint's locality only when the remote shares it).
 				eps = append(eps, WorkloadEntry{
-					Address: s.Name + "." + s.Namespace + ".svc.cluster.local",
-					Labels:  map[string]string{tlsModeLabel: "istio"},
+					Address:  s.Name + "." + s.Namespace + ".svc.cluster.local",
+					Labels:   map[string]string{tlsModeLabel: "istio"},
+					Locality: local,
 				})
 			}
 			var remote []WorkloadEntry
@@ -93,12 +102,7 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 				for _, p := range s.Ports {
 					ep.Ports[p.Name] = gw.Port
 				}
-				if l := e.Locality; l != nil {
-					ep.Locality = l.Region
-					if l.Zone != "" {
-						ep.Locality += "/" + l.Zone
-					}
-				}
+				ep.Locality = seLocality(e.Locality)
 				// Istio accepts only IP addresses on STATIC endpoints.
 				if !inventory.IsIP(gw.Address) {
 					resolution = "DNS"
@@ -122,6 +126,18 @@ func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
 		sort.Slice(ses, func(i, j int) bool { return ses[i].Metadata.Name < ses[j].Metadata.Name })
 	}
 	return out, nil
+}
+
+// seLocality is a locality as a ServiceEntry endpoint writes it:
+// region/zone.
+func seLocality(l *inventory.Locality) string {
+	if l == nil {
+		return ""
+	}
+	if l.Zone != "" {
+		return l.Region + "/" + l.Zone
+	}
+	return l.Region
 }
 
 // tlsModeLabel tells Istio that an endpoint accepts Istio mTLS.

@@ -46,6 +46,10 @@ type Observed struct {
 	MTLS      bool                // every endpoint is reached with Istio mTLS
 	Endpoints []topology.Endpoint // classified, sorted, one per cluster and path
 	Problems  []string            // what else is wrong, as Istio computed it
+	// Priorities are the EDS priorities (LocalityLbEndpoints.priority)
+	// Envoy gets for each serving cluster: 0 is used first, a higher one
+	// only once the lower ones are ejected or unhealthy.
+	Priorities map[string][]uint32
 }
 
 // Result is the simulation of one tree.
@@ -264,6 +268,15 @@ func (w *world) kubeObjects(c *cluster) ([]runtime.Object, error) {
 	if g := c.gateway; g != nil {
 		objs = append(objs, gatewayObjects(c, g)...)
 	}
+	// Istio reads a pod's locality from its node's labels.
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-0", Labels: map[string]string{}}}
+	if l := c.inv.Locality; l != nil {
+		node.Labels[corev1.LabelTopologyRegion] = l.Region
+		if l.Zone != "" {
+			node.Labels[corev1.LabelTopologyZone] = l.Zone
+		}
+	}
+	objs = append(objs, node)
 	return objs, nil
 }
 
@@ -413,6 +426,10 @@ func (w *world) proxyView(s *xds.FakeDiscoveryServer, c *cluster, gw bool) *view
 			IstioVersion: version,
 		},
 	}
+	if l := c.inv.Locality; l != nil {
+		// What the proxy's node reports to istiod, from its node's labels.
+		p.Locality = &corev3.Locality{Region: l.Region, Zone: l.Zone}
+	}
 	if gw {
 		g := c.gateway
 		p.Type = model.Router
@@ -425,6 +442,16 @@ func (w *world) proxyView(s *xds.FakeDiscoveryServer, c *cluster, gw bool) *view
 		p.IPAddresses = []string{g.podIP}
 	} else {
 		labels := podLabels(c, "meshgen-sim-client")
+		// istiod adds the proxy's topology to its labels when it
+		// connects (pilot/pkg/xds/ads.go, AugmentLabels), which
+		// failoverPriority matches endpoints against.
+		labels["topology.istio.io/cluster"] = c.name
+		if l := c.inv.Locality; l != nil {
+			labels[corev1.LabelTopologyRegion] = l.Region
+			if l.Zone != "" {
+				labels[corev1.LabelTopologyZone] = l.Zone
+			}
+		}
 		p.ID = "client-0." + clientNamespace
 		p.ConfigNamespace = clientNamespace
 		p.Labels = labels
@@ -460,6 +487,23 @@ func (v *view) lbEndpoints(name string) (*clusterv3.Cluster, []*endpointv3.LbEnd
 	return cl, out
 }
 
+// priorities returns the EDS priority of every endpoint address of a
+// cluster, as Envoy gets them.
+func (v *view) priorities(name string) map[string]uint32 {
+	cla := v.endpoints[name]
+	if cl := v.clusters[name]; cl != nil && cl.GetType() != clusterv3.Cluster_EDS {
+		cla = cl.GetLoadAssignment()
+	}
+	out := map[string]uint32{}
+	for _, l := range cla.GetEndpoints() {
+		for _, ep := range l.GetLbEndpoints() {
+			sa := ep.GetEndpoint().GetAddress().GetSocketAddress()
+			out[fmt.Sprintf("%s:%d", sa.GetAddress(), sa.GetPortValue())] = l.GetPriority()
+		}
+	}
+	return out
+}
+
 // observe classifies what a sidecar of caller got for route r.
 func (w *world) observe(v *view, caller *cluster, r topology.Route) *Observed {
 	o := &Observed{}
@@ -480,11 +524,14 @@ func (w *world) observe(v *view, caller *cluster, r topology.Route) *Observed {
 		return o
 	}
 	o.MTLS = true
+	o.Priorities = map[string][]uint32{}
+	prio := v.priorities(name)
 	seen := map[topology.Endpoint]bool{}
 	for _, ep := range eps {
 		sa := ep.GetEndpoint().GetAddress().GetSocketAddress()
 		addr, port := sa.GetAddress(), sa.GetPortValue()
 		e := w.classify(caller, r, addr, port)
+		o.Priorities[e.Cluster] = append(o.Priorities[e.Cluster], prio[fmt.Sprintf("%s:%d", addr, port)])
 		if !isIstioMTLS(cl, ep) {
 			o.MTLS = false
 			o.Problems = append(o.Problems, fmt.Sprintf("%s:%d is reached in plaintext", addr, port))
