@@ -54,6 +54,8 @@ func deliveryTrees(t *testing.T) []deliveryTree {
 	for _, sc := range loadScenarios(t) {
 		out = append(out, deliveryTree{name: sc.file, inv: sc.inv, files: priorOf(sc.arch)})
 	}
+	// Every revision layout a canary upgrade passes through.
+	out = append(out, upgradeStepTrees(t)...)
 	root := testtools.ModuleRoot(t)
 	data, err := os.ReadFile(filepath.Join(root, "inventory.example.yaml"))
 	if err != nil {

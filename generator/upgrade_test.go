@@ -186,3 +186,23 @@ clusters:
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
 }
+
+// upgradeStepTrees are the trees of every step of the canary upgrade walk,
+// for the delivery proof: each revision layout must install.
+func upgradeStepTrees(t *testing.T) []deliveryTree {
+	t.Helper()
+	arch, err := txtar.ParseFile("testdata/golden/revisions-canary.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []deliveryTree
+	for _, step := range upgradeSteps {
+		inv := stepInventory(t, arch, step.istio)
+		tree, err := Generate(inv, testOptions(withCredentials(t, inv, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, deliveryTree{name: "canary upgrade step " + step.name, inv: inv, files: tree.Map()})
+	}
+	return out
+}
