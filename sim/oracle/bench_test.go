@@ -3,6 +3,8 @@ package oracle
 import (
 	"crypto/rand"
 	"os"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,9 +18,9 @@ import (
 // fleetTree generates a synthetic fleet's tree in memory, with a stored
 // test-only credential for every cluster so that remote secrets can be
 // written whatever the discovery mode.
-func fleetTree(tb testing.TB, spec fleet.Spec) (*inventory.Inventory, Tree) {
+func fleetTree(tb testing.TB, data []byte) (*inventory.Inventory, Tree) {
 	tb.Helper()
-	inv, err := inventory.Load("fleet.yaml", fleet.Inventory(spec))
+	inv, err := inventory.Load("fleet.yaml", data)
 	if err == nil {
 		err = inv.Validate()
 	}
@@ -61,7 +63,20 @@ func fleetTree(tb testing.TB, spec fleet.Spec) (*inventory.Inventory, Tree) {
 // 1,000 services): one istiod per primary, every route of every service.
 // docs/performance.md records the result.
 func BenchmarkSimulateFleetM(b *testing.B) {
-	inv, tree := fleetTree(b, fleet.M)
+	benchmarkSimulate(b, fleet.Inventory(fleet.M))
+}
+
+// BenchmarkSimulateFleetMRemoteSecrets is fleet-M with Istio's endpoint
+// discovery: every istiod watches all 50 clusters' API servers.
+func BenchmarkSimulateFleetMRemoteSecrets(b *testing.B) {
+	data := string(fleet.Inventory(fleet.M))
+	data = strings.Replace(data, "discovery: service-entries", "discovery: remote-secrets", 1)
+	data = regexp.MustCompile(`(?m)^  - name: (c\d+)\n`).ReplaceAllString(data, "  - name: $1\n    apiServer: https://$1.api.example.net:6443\n")
+	benchmarkSimulate(b, []byte(data))
+}
+
+func benchmarkSimulate(b *testing.B, data []byte) {
+	inv, tree := fleetTree(b, data)
 	want := topology.Routes(inv)
 	b.ResetTimer()
 	for b.Loop() {
@@ -73,4 +88,13 @@ func BenchmarkSimulateFleetM(b *testing.B) {
 		b.ReportMetric(float64(len(want)), "routes")
 		b.ReportMetric(float64(held), "held")
 	}
+}
+
+// BenchmarkSimulateSmallRemoteSecrets is a small fleet with endpoint
+// discovery, for profiling.
+func BenchmarkSimulateSmallRemoteSecrets(b *testing.B) {
+	data := string(fleet.Inventory(fleet.Spec{Clusters: 10, Networks: 2, Services: 200, RunsIn: 2, ExportTo: 4, AddressPool: "240.0.0.0/12"}))
+	data = strings.Replace(data, "discovery: service-entries", "discovery: remote-secrets", 1)
+	data = regexp.MustCompile(`(?m)^  - name: (c\d+)\n`).ReplaceAllString(data, "  - name: $1\n    apiServer: https://$1.api.example.net:6443\n")
+	benchmarkSimulate(b, []byte(data))
 }

@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	kubefake "k8s.io/client-go/kubernetes/fake"
 	"sigs.k8s.io/yaml"
 
 	meshconfig "istio.io/api/mesh/v1alpha1"
@@ -409,10 +410,28 @@ func (w *world) istiod(t test.Failer, p *cluster) (*xds.FakeDiscoveryServer, err
 	return xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
 		DefaultClusterName:         istiocluster.ID(p.name),
 		KubernetesObjectsByCluster: byCluster,
+		KubeClientBuilder:          fakeClient,
 		Configs:                    configs,
 		MeshConfig:                 mc,
 		NetworksWatcher:            meshwatcher.NewFixedNetworksWatcher(&meshconfig.MeshNetworks{}),
 	}), nil
+}
+
+// fakeClient is the simulated API server of one cluster, holding objs.
+// Objects go in through the tracker's Add rather than the Create Istio's
+// own builder uses: client-go's field-managed tracker builds a whole REST
+// mapper on every Create, which makes a fleet of thousands of objects take
+// minutes. Every object here is a core Kubernetes kind, whose resource Add
+// derives correctly.
+func fakeClient(objs ...runtime.Object) kubelib.Client {
+	c := kubelib.NewFakeClient()
+	tracker := c.Kube().(*kubefake.Clientset).Tracker()
+	for _, o := range objs {
+		if err := tracker.Add(o.DeepCopyObject()); err != nil {
+			panic(fmt.Sprintf("simulated API server: add %T: %v", o, err))
+		}
+	}
+	return c
 }
 
 // proxyView connects a sidecar (or, with gw, the east-west gateway) of

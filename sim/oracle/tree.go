@@ -16,6 +16,7 @@
 //     and synthetic workloads (Service, Pod with a sidecar, EndpointSlice) for
 //     each exported service in each cluster the inventory runs it in;
 //   - MeshConfig, network and cluster name from the tree's istiod values.
+//
 // A remote's sidecars connect to the istiod its values point at
 // (global.remotePilotAddress, the address of a primary's east-west gateway).
 package oracle

@@ -1,0 +1,127 @@
+package oracle
+
+import (
+	"path"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/meshgen/meshgen/generator/topology"
+)
+
+// drop removes a file from a tree and from its directory's kustomization.
+func drop(t *testing.T, tree Tree, file string) {
+	t.Helper()
+	if _, ok := tree[file]; !ok {
+		t.Fatalf("no %s in the tree", file)
+	}
+	delete(tree, file)
+	k := path.Join(path.Dir(file), "kustomization.yaml")
+	entry := "- " + path.Base(file) + "\n"
+	if _, ok := tree[k]; !ok {
+		k = path.Join(path.Dir(path.Dir(file)), "kustomization.yaml")
+		entry = "- " + path.Join(path.Base(path.Dir(file)), path.Base(file)) + "\n"
+	}
+	if !strings.Contains(string(tree[k]), entry) {
+		t.Fatalf("%s does not list %s", k, file)
+	}
+	tree[k] = []byte(strings.Replace(string(tree[k]), entry, "", 1))
+}
+
+// TestOracleCatchesBrokenTrees breaks golden trees the way the defects the
+// oracle exists for broke them, and requires it to say so: an oracle that
+// passes every tree proves nothing.
+func TestOracleCatchesBrokenTrees(t *testing.T) {
+	cases := []struct {
+		name, scenario string
+		mutate         func(t *testing.T, tree Tree)
+		want           string // in some mismatch's message
+	}{{
+		name:     "no cross-network Gateway: the east-west gateway has no SNI cluster",
+		scenario: "rs-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			for _, c := range []string{"a", "b", "c"} {
+				if _, ok := tree["overlays/"+c+"/mesh/cross-network-gateway.yaml"]; ok {
+					drop(t, tree, "overlays/"+c+"/mesh/cross-network-gateway.yaml")
+				}
+			}
+		},
+		want: "east-west gateway has no cluster outbound_.",
+	}, {
+		name:     "no remote secrets: an istiod sees only its own cluster",
+		scenario: "rs-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			for p := range tree {
+				if strings.HasPrefix(p, "overlays/a/mesh/remote-secrets/") {
+					drop(t, tree, p)
+				}
+			}
+		},
+		want: " from a (host ",
+	}, {
+		name:     "no tlsMode label and no DestinationRule: plaintext",
+		scenario: "se-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			label := regexp.MustCompile(`(?m)^ +security\.istio\.io/tlsMode: istio\n`)
+			for p, data := range tree {
+				if strings.HasSuffix(p, "/service-entries.yaml") {
+					tree[p] = label.ReplaceAll(data, nil)
+				}
+			}
+			for p := range tree {
+				if strings.HasSuffix(p, "/destination-rules.yaml") {
+					drop(t, tree, p)
+				}
+			}
+		},
+		want: "without mTLS",
+	}, {
+		name:     "Istio config in a remote's overlay is read by no istiod",
+		scenario: "se-mixed",
+		mutate: func(t *testing.T, tree Tree) {
+			// p1's ServiceEntries written into its remote's overlay, as
+			// meshgen once wrote a remote's own.
+			data := tree["overlays/p1/mesh/service-entries.yaml"]
+			drop(t, tree, "overlays/p1/mesh/service-entries.yaml")
+			tree["overlays/r1/mesh/service-entries.yaml"] = data
+			k := "overlays/r1/mesh/kustomization.yaml"
+			tree[k] = []byte(strings.Replace(string(tree[k]), "resources: []", "resources:\n- service-entries.yaml", 1))
+		},
+		want: "no endpoint",
+	}}
+	all := scenarios(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var sc *scenario
+			for i := range all {
+				if all[i].name == tc.scenario {
+					sc = &all[i]
+				}
+			}
+			if sc == nil {
+				t.Fatalf("no scenario %s", tc.scenario)
+			}
+			tree := Tree{}
+			for p, d := range sc.tree {
+				tree[p] = append([]byte(nil), d...)
+			}
+			want := topology.Routes(sc.inv)
+			if res, err := Simulate(t, sc.inv, sc.tree, want); err != nil || len(Compare(want, res)) != 0 {
+				t.Fatalf("the unbroken tree does not hold: %v", err)
+			}
+			tc.mutate(t, tree)
+			res, err := Simulate(t, sc.inv, tree, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mismatches := Compare(want, res)
+			for _, m := range mismatches {
+				if strings.Contains(m.Message, tc.want) {
+					t.Logf("caught: %s", m.Message)
+					return
+				}
+			}
+			t.Errorf("the broken tree was not caught (want a mismatch containing %q); mismatches: %v", tc.want, mismatches)
+		})
+	}
+}
