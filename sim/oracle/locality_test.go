@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -89,13 +90,65 @@ func sign(x int) int {
 	return 0
 }
 
-// TestLocalityPriorities holds the priorities Istio's EDS gives a caller's
-// endpoints against each exported service's traffic policy, in every
-// scenario with localities: with locality failover a caller uses the
-// clusters of its own zone first, then of its region, and other regions
-// only after those are ejected (failoverPriority: the clusters matching
-// it on more leading labels first); with failover none, every endpoint at
-// one priority. Every route it checks is also held to mTLS by TestRoutes.
+// priorityErrors holds the priorities Istio's EDS gave each caller in res
+// against each exported service's traffic policy: with locality failover
+// a caller uses the clusters of its own zone first, then of its region, and
+// other regions only after those are ejected (failoverPriority: the
+// clusters matching it on more leading labels first); with failover none,
+// every endpoint at one priority. It returns what does not hold, how many
+// routes it checked, and how many of those have more than one priority.
+func priorityErrors(inv *inventory.Inventory, want []topology.Route, res *Result) (errs []string, checked, ordered int) {
+	services := map[string]*inventory.Service{}
+	for i := range inv.Services {
+		s := &inv.Services[i]
+		services[s.Name+"."+s.Namespace] = s
+	}
+	for _, r := range want {
+		o := res.Routes[Key(r)]
+		if r.Denied || o == nil || o.Denied || !o.MTLS {
+			continue
+		}
+		var serving []string
+		for c := range o.Priorities {
+			if !strings.Contains(c, " ") { // classified as a cluster
+				serving = append(serving, c)
+			}
+		}
+		sort.Strings(serving)
+		ranks, ok := expectedRanks(inv, r.From, serving, inv.PolicyOf(services[r.Service]))
+		if !ok {
+			continue
+		}
+		checked++
+		prio := map[string]int{}
+		for _, c := range serving {
+			ps := o.Priorities[c]
+			for _, p := range ps[1:] {
+				if p != ps[0] {
+					errs = append(errs, fmt.Sprintf("%s: endpoints of %s at different priorities %v", Key(r), c, ps))
+				}
+			}
+			prio[c] = int(ps[0])
+		}
+		distinct := map[int]bool{}
+		for _, a := range serving {
+			distinct[prio[a]] = true
+			for _, b := range serving {
+				if a < b && sign(ranks[a]-ranks[b]) != sign(prio[a]-prio[b]) {
+					errs = append(errs, fmt.Sprintf("%s: Istio gives %s priority %d and %s priority %d; the traffic policy wants %s %s",
+						Key(r), a, prio[a], b, prio[b], a, order(ranks[a]-ranks[b], b)))
+				}
+			}
+		}
+		if len(distinct) > 1 {
+			ordered++
+		}
+	}
+	return errs, checked, ordered
+}
+
+// TestLocalityPriorities runs priorityErrors on every scenario with
+// localities. Every route it checks is also held to mTLS by TestRoutes.
 func TestLocalityPriorities(t *testing.T) {
 	checked, ordered := 0, 0
 	for _, sc := range scenarios(t) {
@@ -112,57 +165,82 @@ func TestLocalityPriorities(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			services := map[string]*inventory.Service{}
-			for i := range sc.inv.Services {
-				s := &sc.inv.Services[i]
-				services[s.Name+"."+s.Namespace] = s
+			errs, c, o := priorityErrors(sc.inv, want, res)
+			for _, e := range errs {
+				t.Error(e)
 			}
-			for _, r := range want {
-				o := res.Routes[Key(r)]
-				if r.Denied || o == nil || o.Denied || !o.MTLS {
-					continue
-				}
-				var serving []string
-				for c := range o.Priorities {
-					if !strings.Contains(c, " ") { // classified as a cluster
-						serving = append(serving, c)
-					}
-				}
-				sort.Strings(serving)
-				ranks, ok := expectedRanks(sc.inv, r.From, serving, sc.inv.PolicyOf(services[r.Service]))
-				if !ok {
-					continue
-				}
-				checked++
-				prio := map[string]int{}
-				for _, c := range serving {
-					ps := o.Priorities[c]
-					for _, p := range ps[1:] {
-						if p != ps[0] {
-							t.Errorf("%s: endpoints of %s at different priorities %v", Key(r), c, ps)
-						}
-					}
-					prio[c] = int(ps[0])
-				}
-				distinct := map[int]bool{}
-				for _, a := range serving {
-					distinct[prio[a]] = true
-					for _, b := range serving {
-						if sign(ranks[a]-ranks[b]) != sign(prio[a]-prio[b]) {
-							t.Errorf("%s: Istio gives %s priority %d and %s priority %d; the traffic policy wants %s %s",
-								Key(r), a, prio[a], b, prio[b], a, order(ranks[a]-ranks[b], b))
-						}
-					}
-				}
-				if len(distinct) > 1 {
-					ordered++
-				}
-			}
+			checked += c
+			ordered += o
 		})
 	}
 	t.Logf("%d routes checked, %d with more than one priority", checked, ordered)
 	if ordered < 10 {
 		t.Errorf("only %d routes with locality priorities: the scenarios no longer exercise failover", ordered)
+	}
+}
+
+// TestLocalityPrioritiesCatchBrokenTrees: trees broken the way a traffic
+// policy can break fail the priority check.
+func TestLocalityPrioritiesCatchBrokenTrees(t *testing.T) {
+	cases := []struct {
+		name, scenario string
+		mutate         func(tree Tree)
+		want           string
+	}{{
+		name:     "no outlier detection: Istio assigns no priorities",
+		scenario: "traffic-policy",
+		mutate: func(tree Tree) {
+			od := regexp.MustCompile(`(?m)^    outlierDetection:\n(      .*\n)+`)
+			for p, data := range tree {
+				if strings.HasSuffix(p, "/destination-rules.yaml") {
+					tree[p] = od.ReplaceAll(data, nil)
+				}
+			}
+		},
+		want: "checkout.shop:8080 from eu-1: Istio gives eu-1 priority 0 and us-1 priority 0; the traffic policy wants eu-1 before us-1",
+	}, {
+		name:     "a ServiceEntry's local endpoint without locality",
+		scenario: "se-mp-two-networks",
+		mutate: func(tree Tree) {
+			for p, data := range tree {
+				if strings.HasSuffix(p, "/service-entries.yaml") {
+					tree[p] = []byte(strings.ReplaceAll(string(data), "    locality: eu-west-1/eu-west-1a\n", ""))
+				}
+			}
+		},
+		want: "Istio gives a priority 0 and b priority 0; the traffic policy wants a before b",
+	}}
+	all := scenarios(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var sc *scenario
+			for i := range all {
+				if all[i].name == tc.scenario {
+					sc = &all[i]
+				}
+			}
+			if sc == nil {
+				t.Fatalf("no scenario %s", tc.scenario)
+			}
+			tree := Tree{}
+			for p, d := range sc.tree {
+				tree[p] = append([]byte(nil), d...)
+			}
+			tc.mutate(tree)
+			want := topology.Routes(sc.inv)
+			res, err := Simulate(t, sc.inv, tree, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			errs, _, _ := priorityErrors(sc.inv, want, res)
+			for _, e := range errs {
+				if strings.Contains(e, tc.want) {
+					t.Logf("caught: %s", e)
+					return
+				}
+			}
+			t.Errorf("the broken tree was not caught (want %q); got %q", tc.want, errs)
+		})
 	}
 }
 
