@@ -178,6 +178,7 @@ func TestEnumsMatchValidation(t *testing.T) {
 		{"discovery: %s", discoveries},
 		{"keyAlgorithm: %s", keyAlgorithms},
 		{"protocol: %s}", inventory.Protocols},
+		{"failover: %s", failovers},
 	} {
 		key, _, _ := strings.Cut(tc.old, "%s")
 		i := bytes.Index(example, []byte(key))

@@ -21,6 +21,7 @@ var (
 	installers    = []string{"helm", "istioctl", "operator"}
 	discoveries   = []string{"service-entries", "remote-secrets"}
 	roles         = []string{inventory.RolePrimary, inventory.RoleRemote}
+	failovers     = []string{inventory.FailoverLocality, inventory.FailoverNone}
 	keyAlgorithms = []string{"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"}
 )
 
@@ -85,6 +86,17 @@ var rules = map[string]rule{
 	"Istio.Version":   {apply: func(s *schema) { s.Pattern, s.Examples = version, []any{inventory.IstioVersion} }},
 	"Istio.Revision":  {apply: label},
 	"Istio.Installer": {apply: enum(installers, inventory.DefaultInstaller)},
+
+	"Revision.Name":    {apply: label},
+	"Revision.Version": {apply: func(s *schema) { s.Pattern, s.Examples = version, []any{inventory.IstioVersion} }},
+
+	"TrafficPolicy.Failover":                {apply: enum(failovers, "")},
+	"OutlierDetection.Consecutive5xxErrors": {apply: func(s *schema) { s.Minimum, s.Default = ptr(0), inventory.DefaultConsecutive5xxErrors }},
+	"OutlierDetection.Interval":             {apply: def(inventory.DefaultOutlierInterval.String())},
+	"OutlierDetection.BaseEjectionTime":     {apply: def(inventory.DefaultBaseEjectionTime.String())},
+	"OutlierDetection.MaxEjectionPercent": {apply: func(s *schema) {
+		s.Minimum, s.Maximum, s.Default = ptr(0), ptr(100), inventory.DefaultMaxEjectionPercent
+	}},
 
 	"PKI.KeyAlgorithm":           {apply: enum(keyAlgorithms, inventory.DefaultKeyAlgorithm)},
 	"RootCA.CommonName":          {apply: def(inventory.DefaultRootCommonName)},
