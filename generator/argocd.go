@@ -205,6 +205,11 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 	return out.files
 }
 
+// argoChartWaves are the sync waves of the charts: by chart, not by
+// position, so that the istiod releases of several revisions share a wave
+// and adding or removing a revision moves no other release's wave.
+var argoChartWaves = map[string]int{"base": 1, "istiod": 2, "gateway": 3}
+
 // helmReleasesFile is the install stage's Flux HelmReleases file.
 const helmReleasesFile = "istio-helmreleases.yaml"
 
@@ -218,7 +223,7 @@ func (g *gen) argoCharts(in install) []*ArgoKustomization {
 	objs := g.helmReleases(in)
 	repo := objs[0].(*HelmRepository)
 	var out []*ArgoKustomization
-	for i, o := range objs[1:] {
+	for _, o := range objs[1:] {
 		hr := o.(*HelmRelease)
 		out = append(out, &ArgoKustomization{
 			TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
@@ -232,7 +237,7 @@ func (g *gen) argoCharts(in install) []*ArgoKustomization {
 				IncludeCRDs:  true,
 				ValuesInline: hr.Spec.Values,
 			}},
-			CommonAnnotations: map[string]string{argoSyncWaveAnno: strconv.Itoa(i + 1)},
+			CommonAnnotations: map[string]string{argoSyncWaveAnno: strconv.Itoa(argoChartWaves[hr.Spec.Chart.Spec.Chart])},
 		})
 	}
 	return out
