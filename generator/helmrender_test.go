@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 
+	// Flux's helm-controller post-renders with this very package (its
+	// LabelTransformerPlugin); the proof must do what Flux does.
+	//lint:ignore SA1019 deprecated only for kustomize API v1, which Flux does not use yet
 	"sigs.k8s.io/kustomize/api/builtins"
 	"sigs.k8s.io/kustomize/api/provider"
 	"sigs.k8s.io/kustomize/api/resmap"
@@ -26,7 +29,7 @@ import (
 
 // The delivery proof: every HelmRelease meshgen emits, in every golden tree
 // and in the checked-in example, is installed the way Flux and Argo CD
-// install it, from Istio's real charts (the istio.io/istio module tools/istioctl
+// install it, from Istio's real charts (the istio.io/istio module sim/go.mod
 // pins). A release that helm cannot render, that Flux's post-renderer rejects
 // or that kustomize's Helm support cannot parse fails with its tree, cluster
 // and name. docs/testing.md says what each step reproduces.
