@@ -10,7 +10,6 @@ import (
 	"filippo.io/age"
 	"fmt"
 	"path"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -74,7 +73,6 @@ func (g *gen) encrypt(doc any, recipients []string) ([]byte, error) {
 		Recipients:       recipients,
 		EncryptedRegex:   keyFieldRegex,
 		MACOnlyEncrypted: true,
-		Rand:             g.opts.Rand,
 		Now:              g.opts.Now,
 	})
 	if err != nil {
@@ -110,6 +108,7 @@ func (g *gen) rootState() (*pkiState, error) {
 			Organization: m.PKI.Root.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
 			Validity:     m.PKI.Root.Validity.Duration,
+			NotBefore:    g.opts.Now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create root CA: %w", err)
@@ -140,7 +139,7 @@ func (g *gen) rootState() (*pkiState, error) {
 			}
 			return st, nil
 		}
-		re, err := sops.Reencrypt(prior, ids, sops.ReencryptOptions{Recipients: operators, Rand: g.opts.Rand})
+		re, err := sops.Reencrypt(prior, ids, sops.ReencryptOptions{Recipients: operators})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", RootCAPath, err)
 		}
@@ -450,7 +449,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		for i, j := range issue {
 			reqs[i] = j.req
 		}
-		cas, err := pki.IssueAll(root, reqs, runtime.GOMAXPROCS(0), g.opts.Progress)
+		cas, err := pki.IssueAll(root, reqs, g.opts.Workers, g.opts.Progress)
 		if err != nil {
 			return nil, err
 		}
@@ -487,7 +486,7 @@ func (g *gen) rewriteCacerts(st *pkiState, j *cacertsJob) ([]byte, error) {
 	prior := g.opts.Prior[g.cacertsPath(j.cluster)]
 	body := bytes.TrimPrefix(prior, []byte(Header))
 	if j.reencrypt {
-		re, err := sops.Reencrypt(body, g.opts.Identities, sops.ReencryptOptions{Recipients: j.recipients, Rand: g.opts.Rand})
+		re, err := sops.Reencrypt(body, g.opts.Identities, sops.ReencryptOptions{Recipients: j.recipients})
 		if err != nil {
 			return nil, fmt.Errorf("cluster %q: re-encrypt cacerts: %w", j.cluster.Name, err)
 		}

@@ -245,7 +245,7 @@ func findingsText(fs []Finding) string {
 
 func otherRoot(t *testing.T) *pki.CA {
 	t.Helper()
-	ca, err := pki.NewRoot(pki.RootRequest{CommonName: "Other Root", Organization: "example"})
+	ca, err := pki.NewRoot(pki.RootRequest{CommonName: "Other Root", Organization: "example", NotBefore: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ package generator
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"path"
 	"runtime"
 	"sort"
@@ -81,11 +80,14 @@ type Options struct {
 	Prior map[string][]byte
 	// Now is the time certificates are issued and checked for renewal at.
 	Now time.Time
-	// Rand is the source of keys and encryption nonces.
-	Rand io.Reader
 	// Identities are the age identities that can decrypt prior secrets;
 	// needed only when a secret must be issued or re-encrypted.
 	Identities []age.Identity
+	// Workers is how many certificates are issued at once; 0 means
+	// GOMAXPROCS. Keys and signatures draw on the crypto libraries' shared
+	// randomness, so only with 1 is the order of those draws fixed: what a
+	// test that pins it with testing/cryptotest.SetGlobalRandom needs.
+	Workers int
 	// Progress, when set, is told how much certificate work is done.
 	Progress func(done, total int)
 	// ImportRoot, when set, replaces the mesh root CA (bring your own

@@ -53,7 +53,7 @@ func EncryptCredential(cred Credential, recipients []string, opts Options) ([]by
 	}
 	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
 		Recipients: sortedCopy(recipients), EncryptedRegex: credentialRegex, MACOnlyEncrypted: true,
-		Rand: opts.Rand, Now: opts.Now,
+		Now: opts.Now,
 	})
 	if err != nil {
 		return nil, err
@@ -243,7 +243,7 @@ func (g *gen) encryptRemoteSecret(cred *Credential, c *inventory.Cluster, fp str
 	}
 	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
 		Recipients: recipients, EncryptedRegex: remoteSecretRegex, MACOnlyEncrypted: true,
-		Rand: g.opts.Rand, Now: g.opts.Now,
+		Now: g.opts.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/pem"
 	"fmt"
 	"os"
@@ -73,7 +72,7 @@ func (c *cli) credentials(args []string) int {
 		return exitBad
 	}
 	data, err := generator.EncryptCredential(generator.Credential{Cluster: cluster, Token: string(token), CA: ca},
-		inv.Mesh.Recipients, generator.Options{Rand: rand.Reader, Now: time.Now().UTC()})
+		inv.Mesh.Recipients, generator.Options{Now: time.Now().UTC()})
 	if err != nil {
 		c.errorf("credentials set: %v", err)
 		return exitBad

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -194,7 +193,6 @@ func (c *cli) compute(co common) (*state, int) {
 	opts := generator.Options{
 		Prior:      d.files,
 		Now:        time.Now().UTC(),
-		Rand:       rand.Reader,
 		Identities: ids,
 		Preview:    co.preview,
 	}

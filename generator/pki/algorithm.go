@@ -1,10 +1,13 @@
 package pki
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"strings"
 
@@ -70,6 +73,41 @@ func (a Algorithm) keyRequest() (*csr.KeyRequest, error) {
 	}
 	_, err := ParseKeyAlgorithm(string(a))
 	return nil, err
+}
+
+// newKey generates a key of algorithm a with the crypto libraries and
+// returns it with its PEM form: SEC 1 for ECDSA, PKCS #1 for RSA, as cfssl
+// writes them.
+func (a Algorithm) newKey() (crypto.Signer, []byte, error) {
+	var key crypto.Signer
+	var block *pem.Block
+	switch a.orDefault() {
+	case ECDSAP256, ECDSAP384:
+		curve := elliptic.P256()
+		if a.orDefault() == ECDSAP384 {
+			curve = elliptic.P384()
+		}
+		k, err := ecdsa.GenerateKey(curve, rand.Reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		key, block = k, &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+	case RSA2048, RSA3072, RSA4096:
+		bits := map[Algorithm]int{RSA2048: 2048, RSA3072: 3072, RSA4096: 4096}[a]
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			return nil, nil, err
+		}
+		key, block = k, &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+	default:
+		_, err := ParseKeyAlgorithm(string(a))
+		return nil, nil, err
+	}
+	return key, pem.EncodeToMemory(block), nil
 }
 
 // AlgorithmOf returns the algorithm of cert's public key, or "" when it is

@@ -12,7 +12,8 @@ const (
 	dnsSubdomain = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	version      = `^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`
 	locality     = `^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
-	// An age X25519 recipient: "age1" and 58 Bech32 characters.
+	// An age X25519 recipient: "age1" and 58 characters of its checksummed
+	// base32 alphabet (age.ParseX25519Recipient checks the rest).
 	ageRecipient = `^age1[02-9ac-hj-np-z]{58}$`
 )
 
