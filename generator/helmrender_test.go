@@ -242,6 +242,7 @@ func kustomizeHelmBuild(kustomize, helm, dir, charts string, kustomization []byt
 // TestHelmReleasesDeliver is the delivery proof over every HelmRelease of
 // every tree.
 func TestHelmReleasesDeliver(t *testing.T) {
+	t.Parallel()
 	helm := testtools.Find(t, "helm")
 	kustomize := testtools.Find(t, "kustomize")
 	charts := istioCharts(t)
