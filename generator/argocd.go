@@ -18,12 +18,6 @@ import (
 // *.sops.yaml files to the KSOPS generator, and installs Istio's charts with
 // kustomize's Helm support in sync waves (docs/delivery-argocd.md).
 
-// ArgoCDDir is the directory of the Argo CD objects.
-const ArgoCDDir = "argocd"
-
-// ApplicationSetPath is the file of the mesh's ApplicationSet.
-var ApplicationSetPath = path.Join(ArgoCDDir, "applicationset.yaml")
-
 // Argo CD annotations and the KSOPS generator file name.
 const (
 	argoSyncWaveAnno    = "argocd.argoproj.io/sync-wave"
@@ -31,9 +25,6 @@ const (
 	ksopsGeneratorFile  = "secret-generator.yaml"
 	argoNamespace       = "argocd"
 )
-
-// ArgoStageDir is the Argo CD kustomization of one stage of a cluster.
-func ArgoStageDir(cluster, stage string) string { return path.Join(ArgoCDDir, cluster, stage) }
 
 // ApplicationSet is an argoproj.io/v1alpha1 ApplicationSet.
 type ApplicationSet struct {

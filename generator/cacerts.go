@@ -9,7 +9,6 @@ import (
 	"errors"
 	"filippo.io/age"
 	"fmt"
-	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -21,13 +20,10 @@ import (
 	"github.com/meshgen/meshgen/generator/sops"
 )
 
-// Paths of the mesh-wide PKI files.
-const (
-	RootCertPath  = "pki/root-cert.pem"
-	RootCAPath    = "pki/root-ca.sops.yaml"
-	cacertsFile   = "cacerts.sops.yaml"
-	keyFieldRegex = `^(ca-key\.pem)$`
-)
+
+
+// keyFieldRegex selects the encrypted field of cacerts and the root CA file.
+const keyFieldRegex = `^(ca-key\.pem)$`
 
 // secretDoc is the plaintext view of a SOPS-encrypted Secret: what can be
 // read from a meshgen secret file without any identity.
@@ -265,10 +261,6 @@ type cacertsJob struct {
 	cert       *x509.Certificate // the prior intermediate, when readable
 }
 
-func (g *gen) cacertsPath(c *inventory.Cluster) string {
-	return path.Join(StageDir(c.Name, installStage), cacertsFile)
-}
-
 // planCacerts decides, per cluster, whether its cacerts is kept byte for
 // byte, re-encrypted, re-bundled or re-issued, and why.
 func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
@@ -303,7 +295,7 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 // judgeCacerts decides what happens to one cluster's prior cacerts.
 func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 	m := g.inv.Mesh
-	prior, ok := g.opts.Prior[g.cacertsPath(j.cluster)]
+	prior, ok := g.opts.Prior[CacertsPath(j.cluster.Name)]
 	if !ok {
 		j.reason = "new cluster"
 		return
@@ -401,8 +393,8 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		case j.reencrypt || j.rebundle:
 			if len(g.opts.Identities) == 0 {
 				item := fmt.Sprintf("cluster %q: cacerts must be rewritten (%s), which needs an age identity that can decrypt it", j.cluster.Name, j.reason)
-				if g.pend(g.cacertsPath(j.cluster), item) {
-					out[j.cluster.Name] = g.opts.Prior[g.cacertsPath(j.cluster)]
+				if g.pend(CacertsPath(j.cluster.Name), item) {
+					out[j.cluster.Name] = g.opts.Prior[CacertsPath(j.cluster.Name)]
 					g.expiry[j.cluster.Name] = j.cert.NotAfter
 				} else {
 					need = append(need, item)
@@ -412,8 +404,8 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		default:
 			if st.ca == nil && len(g.opts.Identities) == 0 {
 				item := fmt.Sprintf("cluster %q: cacerts must be issued (%s), which needs the root key", j.cluster.Name, j.reason)
-				if g.pend(g.cacertsPath(j.cluster), item) {
-					out[j.cluster.Name] = g.opts.Prior[g.cacertsPath(j.cluster)] // nil for a new cluster
+				if g.pend(CacertsPath(j.cluster.Name), item) {
+					out[j.cluster.Name] = g.opts.Prior[CacertsPath(j.cluster.Name)] // nil for a new cluster
 					if j.cert != nil {
 						g.expiry[j.cluster.Name] = j.cert.NotAfter
 					}
@@ -424,13 +416,13 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 			}
 			issue = append(issue, j)
 		}
-		g.tree.Reasons[g.cacertsPath(j.cluster)] = j.reason
+		g.tree.Reasons[CacertsPath(j.cluster.Name)] = j.reason
 	}
 	if need = append(g.needIdentity, need...); len(need) > 0 {
 		return nil, &NeedIdentityError{Items: need}
 	}
 	for _, j := range jobs {
-		if _, pending := g.tree.Pending[g.cacertsPath(j.cluster)]; pending || !j.reencrypt && !j.rebundle {
+		if _, pending := g.tree.Pending[CacertsPath(j.cluster.Name)]; pending || !j.reencrypt && !j.rebundle {
 			continue
 		}
 		data, err := g.rewriteCacerts(st, j)
@@ -483,7 +475,7 @@ func (g *gen) cacertsDoc(st *pkiState, ca *pki.CA) *secretDoc {
 // rewriteCacerts keeps a cluster's intermediate but rewrites its file: for
 // new recipients (same data key, values untouched) or a new trust bundle.
 func (g *gen) rewriteCacerts(st *pkiState, j *cacertsJob) ([]byte, error) {
-	prior := g.opts.Prior[g.cacertsPath(j.cluster)]
+	prior := g.opts.Prior[CacertsPath(j.cluster.Name)]
 	body := bytes.TrimPrefix(prior, []byte(Header))
 	if j.reencrypt {
 		re, err := sops.Reencrypt(body, g.opts.Identities, sops.ReencryptOptions{Recipients: j.recipients})

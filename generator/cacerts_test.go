@@ -65,7 +65,7 @@ func clusterName(i int) string { return fmt.Sprintf("c%03d", i) }
 
 // cacertsPathOf is where a cluster's cacerts secret is generated.
 func cacertsPathOf(cluster string) string {
-	return (&gen{}).cacertsPath(&inventory.Cluster{Name: cluster})
+	return CacertsPath(cluster)
 }
 
 // testKeyFile is the path of a committed TEST ONLY identity: "operator" or

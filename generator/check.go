@@ -155,7 +155,7 @@ func (c *checker) rootCA() {
 
 // cacerts checks one cluster's cacerts secret.
 func (c *checker) cacerts(cl *inventory.Cluster) {
-	p := c.g.cacertsPath(cl)
+	p := CacertsPath(cl.Name)
 	doc, md, ok := c.readSecret(p)
 	if !ok {
 		return

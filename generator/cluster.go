@@ -164,13 +164,6 @@ const gatewayPortLabel = "networking.istio.io/gatewayPort"
 // istiod starts, the install itself); mesh/ holds the Istio objects that
 // connect the clusters. The overlay's own kustomization lists both, for
 // tools that apply everything at once.
-const (
-	installStage = "install"
-	meshStage    = "mesh"
-)
-
-// StageDir is the directory of one stage of a cluster's overlay.
-func StageDir(cluster, stage string) string { return path.Join(OverlayDir(cluster), stage) }
 
 // sink collects the files of one cluster; clusters render in parallel.
 type sink struct{ files []File }
@@ -264,7 +257,7 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 		Resources: []string{installStage, meshStage},
 	}))
 	if g.inv.Mesh.GitOps != nil && g.inv.Mesh.GitOps.Flux != nil {
-		out.add(path.Join("flux", c.Name+".yaml"), g.fluxFile(c))
+		out.add(FluxPath(c.Name), g.fluxFile(c))
 	}
 	out.files = append(out.files, g.argoStageFiles(c, in, install, mesh)...)
 	return out.files

@@ -8,7 +8,6 @@ package generator
 import (
 	"bytes"
 	"fmt"
-	"path"
 	"runtime"
 	"sort"
 	"sync"
@@ -182,7 +181,7 @@ func (g *gen) run() error {
 	}
 	g.add(RootCertPath, append([]byte(Header), st.bundle...))
 	g.addSecret(RootCAPath, st.rootFile)
-	g.add(".sops.yaml", g.sopsConfig())
+	g.add(SopsConfigPath, g.sopsConfig())
 	g.add(MeshMDPath, g.meshMD())
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
 		g.add(ApplicationSetPath, g.applicationSet())
@@ -212,9 +211,6 @@ func parallel(n int, f func(i int)) {
 	}
 	wg.Wait()
 }
-
-// OverlayDir is the overlay directory of a cluster.
-func OverlayDir(cluster string) string { return path.Join("overlays", cluster) }
 
 // marshalDocs renders objects as one YAML stream behind the header.
 func marshalDocs(objs ...any) []byte {

@@ -12,11 +12,6 @@ import (
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
-// MeshMDPath is the reviewers' page at the output root: the topology as a
-// Mermaid diagram, then tables of clusters, networks, exported services and
-// routes.
-const MeshMDPath = "MESH.md"
-
 // meshMDHeader is Header in Markdown: an HTML comment renders as nothing,
 // and IsGenerated finds the marker on the first line all the same.
 const meshMDHeader = "<!-- " + Marker + " -->\n"

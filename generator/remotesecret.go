@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -18,16 +17,12 @@ import (
 // prints, built from a credential the operator stored once with
 // `meshgen credentials set`.
 const (
-	remoteSecretsDir      = "remote-secrets"
 	remoteSecretRegex     = `^(stringData)$`
 	credentialRegex       = `^(token)$`
 	credentialAnnotation  = "meshgen.dev/credential"
 	multiClusterLabel     = "istio/multiCluster"
 	clusterNameAnnotation = "networking.istio.io/cluster"
 )
-
-// CredentialPath is where the stored API credential of a cluster lives.
-func CredentialPath(cluster string) string { return path.Join("credentials", cluster+".sops.yaml") }
 
 // Credential is what `meshgen credentials set` stores for a cluster: the
 // bearer token of its istio-reader-service-account and the CA of its API
@@ -98,7 +93,7 @@ func (g *gen) remoteSecrets() (map[string]map[string][]byte, error) {
 		var cred *Credential
 		for _, w := range ws {
 			wc := g.inv.Cluster(w)
-			p := path.Join(StageDir(w, meshStage), remoteSecretsDir, watched+".sops.yaml")
+			p := RemoteSecretPath(w, watched)
 			recipients := g.recipientsOf(wc)
 			if prior, ok := g.opts.Prior[p]; ok && g.remoteSecretCurrent(prior, c, fp, recipients) {
 				put(out, w, p, prior)

@@ -83,15 +83,15 @@ func (c *cli) credentials(args []string) int {
 		return exitBad
 	}
 	p := generator.CredentialPath(cluster)
-	if d.foreign[p] || d.foreignParent(p) {
-		c.errorf("%v", &conflictError{paths: []string{p}})
+	if d.Foreign[p] || d.ForeignParent(p) {
+		c.errorf("%v", &generator.ConflictError{Paths: []string{p}})
 		return exitBad
 	}
 	op := byte('A')
-	if _, ok := d.files[p]; ok {
+	if _, ok := d.Files[p]; ok {
 		op = 'M'
 	}
-	if err := apply(co.out, []change{{path: p, op: op, new: data, mode: 0o600}}); err != nil {
+	if err := apply(co.out, []generator.Change{{Path: p, Op: op, New: data, Mode: 0o600}}); err != nil {
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad
 	}

@@ -191,7 +191,7 @@ func (c *cli) compute(co common) (*state, int) {
 		return nil, exitBad
 	}
 	opts := generator.Options{
-		Prior:      d.files,
+		Prior:      d.Files,
 		Now:        time.Now().UTC(),
 		Identities: ids,
 		Preview:    co.preview,
@@ -224,11 +224,11 @@ func (c *cli) compute(co common) (*state, int) {
 	}
 	tree, err := generator.Generate(inv, opts)
 	c.endProgress()
-	if err != nil && len(d.links) > 0 {
+	if err != nil && len(d.Links) > 0 {
 		// A symbolic link hides what lies behind it, which then looks
 		// missing (a new cluster, say); name it first, since it is the
 		// likelier cause of what follows.
-		for _, l := range d.links {
+		for _, l := range d.Links {
 			c.errorf("%s is a symbolic link; meshgen neither reads nor writes through it", l)
 		}
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,32 +9,18 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/meshgen/meshgen/generator"
 )
 
-// ownedRoots are the only places of the output directory meshgen looks at.
-// Within them a file is meshgen's when its first line carries the
-// generated-file marker; every other file is left alone.
-var ownedRoots = []string{".sops.yaml", "MESH.md", "argocd", "credentials", "flux", "overlays", "pki"}
-
-// inputRoots hold files other commands write and generate only reads.
-var inputRoots = []string{"credentials"}
-
 // disk is the generated part of an output directory as found on disk.
 type disk struct {
-	root    string
-	files   map[string][]byte      // generated files by slash path
-	modes   map[string]fs.FileMode // their permissions
-	foreign map[string]bool        // other files (and symlinks) within the owned roots
-	links   []string               // the symbolic links among them
-	stale   []string               // temporary files an interrupted run left behind
+	root string
+	generator.Disk
 }
 
 // staleTemp matches the temporary files apply writes (see writeTemp). One
@@ -46,7 +31,7 @@ var staleTemp = regexp.MustCompile(`^\..+\.meshgen-[0-9a-f]{12}\.tmp$`)
 // readTree reads the files meshgen owns below root. A missing root is an
 // empty tree. Symbolic links are never followed.
 func readTree(root string) (*disk, error) {
-	d := &disk{root: root, files: map[string][]byte{}, modes: map[string]fs.FileMode{}, foreign: map[string]bool{}}
+	d := &disk{root: root, Disk: generator.Disk{Files: map[string][]byte{}, Modes: map[string]fs.FileMode{}, Foreign: map[string]bool{}}}
 	if fi, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
 		return d, nil
 	} else if err != nil {
@@ -58,12 +43,12 @@ func readTree(root string) (*disk, error) {
 	// MESH.md) sit beside them, outside the owned roots.
 	if entries, err := os.ReadDir(root); err == nil {
 		for _, e := range entries {
-			if staleTemp.MatchString(e.Name()) && e.Type().IsRegular() && slices.Contains(ownedRoots, tempTarget(e.Name())) {
-				d.stale = append(d.stale, e.Name())
+			if staleTemp.MatchString(e.Name()) && e.Type().IsRegular() && slices.Contains(generator.OwnedRoots, tempTarget(e.Name())) {
+				d.Stale = append(d.Stale, e.Name())
 			}
 		}
 	}
-	for _, r := range ownedRoots {
+	for _, r := range generator.OwnedRoots {
 		start := filepath.Join(root, r)
 		if _, err := os.Lstat(start); errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -76,16 +61,16 @@ func readTree(root string) (*disk, error) {
 			rel = filepath.ToSlash(rel)
 			switch {
 			case e.Type()&fs.ModeSymlink != 0:
-				d.foreign[rel] = true
-				d.links = append(d.links, rel)
+				d.Foreign[rel] = true
+				d.Links = append(d.Links, rel)
 				return nil
 			case e.IsDir():
 				return nil
 			case !e.Type().IsRegular():
-				d.foreign[rel] = true
+				d.Foreign[rel] = true
 				return nil
 			case staleTemp.MatchString(e.Name()):
-				d.stale = append(d.stale, rel)
+				d.Stale = append(d.Stale, rel)
 				return nil
 			}
 			data, generated, err := readIfGenerated(p)
@@ -93,15 +78,15 @@ func readTree(root string) (*disk, error) {
 				return err
 			}
 			if !generated {
-				d.foreign[rel] = true
+				d.Foreign[rel] = true
 				return nil
 			}
 			info, err := e.Info()
 			if err != nil {
 				return err
 			}
-			d.files[rel] = data
-			d.modes[rel] = info.Mode().Perm()
+			d.Files[rel] = data
+			d.Modes[rel] = info.Mode().Perm()
 			return nil
 		})
 		if err != nil {
@@ -142,90 +127,19 @@ func readIfGenerated(p string) ([]byte, bool, error) {
 	return append(data, rest...), true, nil
 }
 
-// change is one file operation of a plan.
-type change struct {
-	path     string
-	op       byte // 'A' add, 'M' modify, 'D' delete, 'P' permissions only, 'T' remove a stale temporary file
-	old, new []byte
-	mode     fs.FileMode
-	// pending, in a preview, says why this secret would change: its new
-	// content needs an identity the run was not given (generator.Tree.Pending).
-	pending string
-}
-
-// plan compares the tree on disk with the generated one.
-func plan(d *disk, t *generator.Tree) ([]change, error) {
-	var changes []change
-	var conflicts []string
-	want := map[string]bool{}
-	for _, f := range t.Files {
-		want[f.Path] = true
-		mode := fs.FileMode(0o644)
-		if f.Secret {
-			mode = 0o600
-		}
-		old, ok := d.files[f.Path]
-		switch {
-		case d.foreign[f.Path] || d.foreignParent(f.Path):
-			conflicts = append(conflicts, f.Path)
-		case !ok:
-			changes = append(changes, change{path: f.Path, op: 'A', new: f.Data, mode: mode})
-		case !bytes.Equal(old, f.Data):
-			changes = append(changes, change{path: f.Path, op: 'M', old: old, new: f.Data, mode: mode})
-		case d.modes[f.Path] != mode:
-			// Git does not keep modes: a fresh clone has 0644 secret files.
-			// The content is current, so this is no drift; generate fixes
-			// the mode.
-			changes = append(changes, change{path: f.Path, op: 'P', mode: mode})
-		}
-	}
-	if len(conflicts) > 0 {
-		return nil, &conflictError{paths: conflicts}
-	}
-	for p, old := range d.files {
-		if !want[p] && !isInput(p) {
-			changes = append(changes, change{path: p, op: 'D', old: old})
-		}
-	}
-	for _, p := range d.stale {
-		changes = append(changes, change{path: p, op: 'T'})
-	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].path < changes[j].path })
-	return changes, nil
-}
-
-func isInput(p string) bool {
-	for _, r := range inputRoots {
-		if p == r || strings.HasPrefix(p, r+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// foreignParent reports whether a directory on the way to p is a foreign
-// file or a symbolic link, which meshgen must not write through.
-func (d *disk) foreignParent(p string) bool {
-	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
-		if d.foreign[dir] {
-			return true
-		}
-	}
-	return false
-}
-
-type conflictError struct{ paths []string }
-
-func (e *conflictError) Error() string {
-	return fmt.Sprintf("%s exists but was not generated by meshgen (or is a symbolic link); refusing to overwrite it", strings.Join(e.paths, ", "))
-}
-
 // apply carries out a plan so that every file is, at any moment, either its
 // old or its new version: new contents go to temporary files beside their
 // targets first (only encrypted or public material is ever written), and
 // only when all of them are on disk are they renamed into place. A failure
 // before the renames leaves the tree as it was.
-func apply(root string, changes []change) error {
+func apply(root string, changes []generator.Change) error {
+	// Every path comes from generator's layout or from the tree read
+	// below root; one that would leave root is a bug, and nothing is written.
+	for _, c := range changes {
+		if !filepath.IsLocal(filepath.FromSlash(c.Path)) {
+			return fmt.Errorf("internal error: refusing to write %q outside %s", c.Path, root)
+		}
+	}
 	type staged struct{ tmp, dst string }
 	var stagedFiles []staged
 	cleanup := func() {
@@ -235,17 +149,17 @@ func apply(root string, changes []change) error {
 	}
 	var dirs []string
 	for _, c := range changes {
-		if c.op == 'D' || c.op == 'P' || c.op == 'T' {
+		if c.Op == 'D' || c.Op == 'P' || c.Op == 'T' {
 			continue
 		}
-		dst := filepath.Join(root, filepath.FromSlash(c.path))
+		dst := filepath.Join(root, filepath.FromSlash(c.Path))
 		dir := filepath.Dir(dst)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			cleanup()
 			return err
 		}
 		dirs = append(dirs, dir)
-		tmp, err := writeTemp(dir, filepath.Base(dst), c.new, c.mode)
+		tmp, err := writeTemp(dir, filepath.Base(dst), c.New, c.Mode)
 		if err != nil {
 			cleanup()
 			return err
@@ -261,15 +175,15 @@ func apply(root string, changes []change) error {
 		}
 	}
 	for _, c := range changes {
-		if c.op == 'P' {
-			if err := os.Chmod(filepath.Join(root, filepath.FromSlash(c.path)), c.mode); err != nil {
+		if c.Op == 'P' {
+			if err := os.Chmod(filepath.Join(root, filepath.FromSlash(c.Path)), c.Mode); err != nil {
 				return err
 			}
 		}
-		if c.op != 'D' && c.op != 'T' {
+		if c.Op != 'D' && c.Op != 'T' {
 			continue
 		}
-		dst := filepath.Join(root, filepath.FromSlash(c.path))
+		dst := filepath.Join(root, filepath.FromSlash(c.Path))
 		if err := os.Remove(dst); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return err
 		}
@@ -331,41 +245,3 @@ func syncDirs(dirs []string) {
 	}
 }
 
-// drift drops permission-only changes and the removal of stale temporary
-// files: they are not drift, only a property of the checkout.
-// withPending adds to changes the secrets a preview could not write: each
-// is added or modified, with the reason, but its new content unknown.
-func withPending(changes []change, d *disk, t *generator.Tree) []change {
-	if len(t.Pending) == 0 {
-		return changes
-	}
-	at := map[string]int{}
-	for i, c := range changes {
-		at[c.path] = i
-	}
-	for p, why := range t.Pending {
-		if i, ok := at[p]; ok {
-			// Only the mode differed (the prior bytes were kept).
-			changes[i].op, changes[i].old, changes[i].pending = 'M', d.files[p], why
-			continue
-		}
-		old, ok := d.files[p]
-		op := byte('A')
-		if ok {
-			op = 'M'
-		}
-		changes = append(changes, change{path: p, op: op, old: old, new: old, pending: why})
-	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].path < changes[j].path })
-	return changes
-}
-
-func drift(changes []change) []change {
-	var out []change
-	for _, c := range changes {
-		if c.op != 'P' && c.op != 'T' {
-			out = append(out, c)
-		}
-	}
-	return out
-}
