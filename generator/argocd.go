@@ -167,7 +167,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 			case r == helmReleasesFile:
 				for _, ch := range g.argoCharts(in) {
 					release := ch.HelmCharts[0].ReleaseName
-					out.add(path.Join(dir, release, "kustomization.yaml"), marshalDocs(ch))
+					out.add(path.Join(dir, release, "kustomization.yaml"), g.marshalDocs(ch))
 					k.Resources = append(k.Resources, release)
 				}
 			default:
@@ -182,7 +182,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 		}
 		if len(secrets) > 0 {
 			k.Generators = []string{ksopsGeneratorFile}
-			out.add(path.Join(dir, ksopsGeneratorFile), marshalDocs(&KSOPSGenerator{
+			out.add(path.Join(dir, ksopsGeneratorFile), g.marshalDocs(&KSOPSGenerator{
 				TypeMeta: TypeMeta{APIVersion: "viaduct.ai/v1", Kind: "ksops"},
 				Metadata: ObjectMeta{
 					Name:        "secret-generator",
@@ -191,7 +191,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 				Files: secrets,
 			}))
 		}
-		out.add(path.Join(dir, "kustomization.yaml"), marshalDocs(k))
+		out.add(path.Join(dir, "kustomization.yaml"), g.marshalDocs(k))
 	}
 	return out.files
 }
@@ -276,7 +276,7 @@ func (g *gen) applicationSet() []byte {
 			{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration", JQPathExpressions: []string{".webhooks[]?.clientConfig.caBundle", ".webhooks[]?.failurePolicy"}},
 		}
 	}
-	return marshalDocs(&ApplicationSet{
+	return g.marshalDocs(&ApplicationSet{
 		TypeMeta: TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "ApplicationSet"},
 		Metadata: ObjectMeta{Name: g.inv.Mesh.ID + "-istio", Namespace: argoNamespace},
 		Spec: ApplicationSetSpec{

@@ -210,7 +210,7 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	install := &stage{g: out, dir: StageDir(c.Name, installStage), resources: []string{}}
 	mesh := &stage{g: out, dir: StageDir(c.Name, meshStage), resources: []string{}}
 
-	install.add("namespace.yaml", marshalDocs(g.namespace(c)))
+	install.add("namespace.yaml", g.marshalDocs(g.namespace(c)))
 	if g.topo.Cluster(c.Name).NeedsCacerts() {
 		install.addSecret(cacertsFile, g.cacertsData[c.Name])
 	}
@@ -218,9 +218,9 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	// The IstioOperator files are always written: istioctl users install
 	// from them, and reviewers read them. Only where an operator runs are
 	// they resources.
-	iops := map[string][]byte{"istio-operator.yaml": marshalDocs(in.controlPlane())}
+	iops := map[string][]byte{"istio-operator.yaml": g.marshalDocs(in.controlPlane())}
 	if in.eastWest {
-		iops["eastwest-gateway.yaml"] = marshalDocs(in.eastWestGateway())
+		iops["eastwest-gateway.yaml"] = g.marshalDocs(in.eastWestGateway())
 	}
 	for _, name := range sortedKeys(iops) {
 		if g.inv.Mesh.Istio.Installer == "operator" {
@@ -230,16 +230,16 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 		}
 	}
 	if g.inv.Mesh.Istio.Installer == "helm" {
-		install.add("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
+		install.add("istio-helmreleases.yaml", g.marshalDocs(g.helmReleases(in)...))
 	}
 
 	// A remote has no istiod and reads no Istio config: everything below
 	// goes to config clusters, which serve their remotes' proxies too.
 	if g.topo.NeedsCrossNetworkGateway(c.Name) {
-		mesh.add("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
+		mesh.add("cross-network-gateway.yaml", g.marshalDocs(g.crossNetworkGateway()))
 	}
 	if in.external && in.eastWest {
-		mesh.add("expose-istiod.yaml", marshalDocs(g.exposeIstiod()...))
+		mesh.add("expose-istiod.yaml", g.marshalDocs(g.exposeIstiod()...))
 	}
 	for _, p := range sortedKeys(g.remote[c.Name]) {
 		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), g.remote[c.Name][p])
@@ -248,11 +248,11 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 		mesh.add(serviceEntriesFile, g.marshalServiceEntries(ses))
 	}
 	if drs := g.destinationRules(c.Name); len(drs) > 0 {
-		mesh.add(destinationRulesFile, marshalDocs(drs...))
+		mesh.add(destinationRulesFile, g.marshalDocs(drs...))
 	}
 	install.close()
 	mesh.close()
-	out.add(path.Join(OverlayDir(c.Name), "kustomization.yaml"), marshalDocs(&Kustomization{
+	out.add(path.Join(OverlayDir(c.Name), "kustomization.yaml"), g.marshalDocs(&Kustomization{
 		TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
 		Resources: []string{installStage, meshStage},
 	}))

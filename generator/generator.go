@@ -131,6 +131,7 @@ type gen struct {
 	topo *topology.Mesh
 	opts Options
 	tree *Tree
+	yaml yamlCache
 	ses  map[string][]*ServiceEntry // ServiceEntries by config cluster
 	// seBytes memoizes marshalled ServiceEntries shared by clusters.
 	seBytes map[*ServiceEntry][]byte
@@ -213,14 +214,21 @@ func parallel(n int, f func(i int)) {
 }
 
 // marshalDocs renders objects as one YAML stream behind the header.
-func marshalDocs(objs ...any) []byte {
+func (g *gen) marshalDocs(objs ...any) []byte { return g.yaml.docs(objs...) }
+
+// marshalDocs renders objects that are unique to one file, uncached.
+func marshalDocs(objs ...any) []byte { return (*yamlCache)(nil).docs(objs...) }
+
+// docs renders objects as one YAML stream behind the header; a nil cache
+// renders without remembering.
+func (c *yamlCache) docs(objs ...any) []byte {
 	var b bytes.Buffer
 	b.WriteString(Header)
 	for i, o := range objs {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		data, err := toYAML(o)
+		data, err := c.toYAML(o)
 		if err != nil {
 			// Every object is a typed value of this package; a failure is a
 			// programming error, not bad input.

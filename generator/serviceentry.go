@@ -328,7 +328,7 @@ func (g *gen) marshalAllServiceEntries() {
 	}
 	data := make([][]byte, len(unique))
 	errs := make([]error, len(unique))
-	parallel(len(unique), func(i int) { data[i], errs[i] = toYAML(unique[i]) })
+	parallel(len(unique), func(i int) { data[i], errs[i] = g.yaml.toYAML(unique[i]) })
 	for _, err := range errs {
 		if err != nil {
 			// Typed values of this package always marshal.

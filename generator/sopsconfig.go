@@ -56,5 +56,5 @@ func (g *gen) sopsConfig() []byte {
 		MACOnlyEncrypted: true,
 		Age:              strings.Join(operators, ","),
 	})
-	return marshalDocs(&cfg)
+	return g.marshalDocs(&cfg)
 }
