@@ -20,8 +20,6 @@ import (
 	"github.com/meshgen/meshgen/generator/sops"
 )
 
-
-
 // keyFieldRegex selects the encrypted field of cacerts and the root CA file.
 const keyFieldRegex = `^(ca-key\.pem)$`
 
