@@ -33,6 +33,16 @@ const DefaultAlgorithm = ECDSAP256
 // Algorithms lists the supported algorithms in a stable order.
 var Algorithms = []Algorithm{ECDSAP256, ECDSAP384, RSA2048, RSA3072, RSA4096}
 
+// AlgorithmNames are the inventory spellings of Algorithms, in the same
+// order: the one list that validation and the inventory schema use.
+func AlgorithmNames() []string {
+	names := make([]string, len(Algorithms))
+	for i, a := range Algorithms {
+		names[i] = string(a)
+	}
+	return names
+}
+
 // ParseKeyAlgorithm parses an inventory algorithm name; "" gives the default.
 func ParseKeyAlgorithm(s string) (Algorithm, error) {
 	if s == "" {
@@ -43,11 +53,7 @@ func ParseKeyAlgorithm(s string) (Algorithm, error) {
 			return a, nil
 		}
 	}
-	names := make([]string, len(Algorithms))
-	for i, a := range Algorithms {
-		names[i] = string(a)
-	}
-	return "", fmt.Errorf("unknown key algorithm %q (want one of %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown key algorithm %q (want one of %s)", s, strings.Join(AlgorithmNames(), ", "))
 }
 
 func (a Algorithm) orDefault() Algorithm {

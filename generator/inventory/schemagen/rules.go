@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/pki"
 )
 
 // Patterns of the value rules in inventory/validate.go that a regular
@@ -22,7 +23,7 @@ var (
 	installers    = []string{"helm", "istioctl", "operator"}
 	discoveries   = []string{"service-entries", "remote-secrets"}
 	roles         = []string{inventory.RolePrimary, inventory.RoleRemote}
-	keyAlgorithms = []string{"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"}
+	keyAlgorithms = pki.AlgorithmNames()
 )
 
 // rule adds what the Go type cannot say about a field.
