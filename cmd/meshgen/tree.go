@@ -244,4 +244,3 @@ func syncDirs(dirs []string) {
 		}
 	}
 }
-
