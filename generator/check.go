@@ -189,27 +189,19 @@ func (c *checker) cacerts(cl *inventory.Cluster) {
 // intermediate checks a cluster's CA certificate against the signing root
 // and the renewal policy.
 func (c *checker) intermediate(p string, cert *x509.Certificate) {
-	if !cert.BasicConstraintsValid || !cert.IsCA || cert.MaxPathLen != 0 || !cert.MaxPathLenZero ||
-		cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+	if pki.CheckIntermediateCA(cert) != nil {
 		c.addf(p, "ca-cert.pem is not a CA with pathlen 0 that may sign certificates")
 	}
 	if c.root != nil {
-		pool := x509.NewCertPool()
-		pool.AddCert(c.root)
-		// As of NotBefore, like pki.Verify: expiry is reported below.
-		if _, err := cert.Verify(x509.VerifyOptions{
-			Roots:       pool,
-			CurrentTime: cert.NotBefore,
-			KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-		}); err != nil {
+		if err := pki.ChainsTo(cert, []*x509.Certificate{c.root}); err != nil {
 			c.addf(p, "ca-cert.pem does not chain to the signing root in %s: %v", RootCertPath, err)
 		}
 	}
 	renewBefore := c.g.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
-	switch {
-	case !c.now.Before(cert.NotAfter):
+	switch pki.RenewalOf(cert, c.root, renewBefore, c.now) {
+	case pki.Expired:
 		c.addf(p, "ca-cert.pem expired %s", cert.NotAfter.UTC().Format(time.DateOnly))
-	case !c.now.Add(renewBefore).Before(cert.NotAfter) && !(c.root != nil && cert.NotAfter.Equal(c.root.NotAfter)):
+	case pki.Due:
 		c.addf(p, "ca-cert.pem expires %s, within renewBefore %s; the next generate re-issues it", cert.NotAfter.UTC().Format(time.DateOnly), pki.Hours(renewBefore))
 	}
 }
