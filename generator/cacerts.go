@@ -59,15 +59,23 @@ func (g *gen) recipientsOf(c *inventory.Cluster) []string {
 }
 
 func (g *gen) encrypt(doc any, recipients []string) ([]byte, error) {
+	return encryptSecret(doc, recipients, keyFieldRegex, g.opts.Now)
+}
+
+// encryptSecret is the one way meshgen encrypts a document: the values
+// under keys matching regex, to recipients (sorted, de-duplicated), with a
+// MAC over the encrypted values only (kustomize rewrites the rest before
+// Flux or KSOPS decrypt), behind the generated-file header.
+func encryptSecret(doc any, recipients []string, regex string, now time.Time) ([]byte, error) {
 	plain, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, err
 	}
 	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
-		Recipients:       recipients,
-		EncryptedRegex:   keyFieldRegex,
+		Recipients:       sortedCopy(recipients),
+		EncryptedRegex:   regex,
 		MACOnlyEncrypted: true,
-		Now:              g.opts.Now,
+		Now:              now,
 	})
 	if err != nil {
 		return nil, err
@@ -224,8 +232,8 @@ func sortedCopy(s []string) []string {
 	return slices.Compact(out)
 }
 
-func recipientChange(have, want []string) string {
-	var added, removed []string
+// recipientDiff lists the recipients want adds to have, and those it drops.
+func recipientDiff(have, want []string) (added, removed []string) {
 	for _, r := range want {
 		if !slices.Contains(have, r) {
 			added = append(added, r)
@@ -236,6 +244,11 @@ func recipientChange(have, want []string) string {
 			removed = append(removed, r)
 		}
 	}
+	return added, removed
+}
+
+func recipientChange(have, want []string) string {
+	added, removed := recipientDiff(have, want)
 	var parts []string
 	if len(added) > 0 {
 		parts = append(parts, "recipient added "+strings.Join(added, ", "))

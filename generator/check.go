@@ -234,15 +234,12 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 		return
 	}
 	var parts []string
-	for _, r := range want {
-		if !slices.Contains(have, r) {
-			parts = append(parts, "not encrypted to "+r)
-		}
+	added, removed := recipientDiff(have, want)
+	for _, r := range added {
+		parts = append(parts, "not encrypted to "+r)
 	}
-	for _, r := range have {
-		if !slices.Contains(want, r) {
-			parts = append(parts, "also encrypted to "+r)
-		}
+	for _, r := range removed {
+		parts = append(parts, "also encrypted to "+r)
 	}
 	c.addf(p, "recipients differ from %s in the inventory: %s", whose, strings.Join(parts, "; "))
 }

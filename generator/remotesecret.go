@@ -42,18 +42,7 @@ func EncryptCredential(cred Credential, recipients []string, opts Options) ([]by
 		}},
 		StringData: map[string]string{"ca.crt": string(cred.CA), "token": cred.Token},
 	}
-	plain, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
-		Recipients: sortedCopy(recipients), EncryptedRegex: credentialRegex, MACOnlyEncrypted: true,
-		Now: opts.Now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return withHeader(enc), nil
+	return encryptSecret(doc, recipients, credentialRegex, opts.Now)
 }
 
 // credentialFingerprint identifies a stored credential's version without
@@ -232,16 +221,5 @@ func (g *gen) encryptRemoteSecret(cred *Credential, c *inventory.Cluster, fp str
 		},
 		StringData: map[string]string{c.Name: string(kcData)},
 	}
-	plain, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
-		Recipients: recipients, EncryptedRegex: remoteSecretRegex, MACOnlyEncrypted: true,
-		Now: g.opts.Now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return withHeader(enc), nil
+	return encryptSecret(doc, recipients, remoteSecretRegex, g.opts.Now)
 }
