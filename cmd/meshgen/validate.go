@@ -44,8 +44,11 @@ func (c *cli) validate(args []string) int {
 			return exitBad
 		}
 		r := generator.CheckReport(s.inv, s.disk.Files, ids, time.Now().UTC())
+		// Findings are positioned as compilers and linters print them
+		// (file:line:col: msg), so editors and CI annotations jump there.
 		for _, f := range r.Findings {
-			c.errorf("%s: %s", filepath.Join(co.out, filepath.FromSlash(f.Path)), f.Msg)
+			f.Path = filepath.Join(co.out, filepath.FromSlash(f.Path))
+			fmt.Fprintln(c.stderr, f)
 			findings++
 		}
 		c.reportDecrypted(co, r, len(ids) > 0)
