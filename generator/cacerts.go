@@ -50,6 +50,8 @@ type pkiState struct {
 	ca       *pki.CA
 	rootFile []byte // pki/root-ca.sops.yaml as it will be written
 	created  bool
+	// need names work on the root that needs an identity none was given.
+	need []string
 }
 
 func (g *gen) recipientsOf(c *inventory.Cluster) []string {
@@ -137,7 +139,7 @@ func (g *gen) rootState() (*pkiState, error) {
 			// Keep going, so that the error names every file that needs
 			// the identity, not only the first.
 			if why := fmt.Sprintf("must be re-encrypted (%s), which needs an operator's identity", recipientChange(md.Recipients, operators)); !g.pend(RootCAPath, why) {
-				g.needIdentity = append(g.needIdentity, RootCAPath+": "+why)
+				st.need = append(st.need, RootCAPath+": "+why)
 			}
 			return st, nil
 		}
@@ -382,11 +384,18 @@ func stringDataOf(file []byte, key string) []byte {
 	return out
 }
 
+// issuedCacerts is the cacerts phase's result: every cluster's encrypted
+// cacerts file, and its intermediate's NotAfter (for MESH.md).
+type issuedCacerts struct {
+	files  map[string][]byte
+	expiry map[string]time.Time
+}
+
 // cacerts writes every cluster's cacerts secret, issuing in parallel what
 // must be issued.
-func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
+func (g *gen) cacerts(st *pkiState) (*issuedCacerts, error) {
 	jobs := g.planCacerts(st)
-	g.expiry = map[string]time.Time{}
+	expiry := map[string]time.Time{}
 	for _, j := range jobs {
 		if j.keep != nil && (g.tree.StableUntil.IsZero() || j.until.Before(g.tree.StableUntil)) {
 			g.tree.StableUntil = j.until
@@ -399,14 +408,14 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		switch {
 		case j.keep != nil:
 			out[j.cluster.Name] = j.keep
-			g.expiry[j.cluster.Name] = j.cert.NotAfter
+			expiry[j.cluster.Name] = j.cert.NotAfter
 			continue
 		case j.reencrypt || j.rebundle:
 			if len(g.opts.Identities) == 0 {
 				item := fmt.Sprintf("cluster %q: cacerts must be rewritten (%s), which needs an age identity that can decrypt it", j.cluster.Name, j.reason)
 				if g.pend(CacertsPath(j.cluster.Name), item) {
 					out[j.cluster.Name] = g.opts.Prior[CacertsPath(j.cluster.Name)]
-					g.expiry[j.cluster.Name] = j.cert.NotAfter
+					expiry[j.cluster.Name] = j.cert.NotAfter
 				} else {
 					need = append(need, item)
 				}
@@ -418,7 +427,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 				if g.pend(CacertsPath(j.cluster.Name), item) {
 					out[j.cluster.Name] = g.opts.Prior[CacertsPath(j.cluster.Name)] // nil for a new cluster
 					if j.cert != nil {
-						g.expiry[j.cluster.Name] = j.cert.NotAfter
+						expiry[j.cluster.Name] = j.cert.NotAfter
 					}
 				} else {
 					need = append(need, item)
@@ -429,7 +438,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		}
 		g.tree.Reasons[CacertsPath(j.cluster.Name)] = j.reason
 	}
-	if need = append(g.needIdentity, need...); len(need) > 0 {
+	if need = append(st.need, need...); len(need) > 0 {
 		return nil, &NeedIdentityError{Items: need}
 	}
 	for _, j := range jobs {
@@ -441,7 +450,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 			return nil, err
 		}
 		out[j.cluster.Name] = data
-		g.expiry[j.cluster.Name] = j.cert.NotAfter // the same intermediate
+		expiry[j.cluster.Name] = j.cert.NotAfter // the same intermediate
 	}
 	if len(issue) > 0 {
 		root, err := st.rootKey(g.opts.Identities)
@@ -462,10 +471,10 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 				return nil, fmt.Errorf("cluster %q: encrypt cacerts: %w", j.cluster.Name, err)
 			}
 			out[j.cluster.Name] = data
-			g.expiry[j.cluster.Name] = cas[i].Cert.NotAfter
+			expiry[j.cluster.Name] = cas[i].Cert.NotAfter
 		}
 	}
-	return out, nil
+	return &issuedCacerts{files: out, expiry: expiry}, nil
 }
 
 func (g *gen) cacertsDoc(st *pkiState, ca *pki.CA) *secretDoc {

@@ -204,7 +204,7 @@ func (st *stage) close() {
 // cluster renders one cluster's files. It only reads the shared state
 // computed before (service entries and their bytes, PKI, remote secrets),
 // so clusters render in parallel.
-func (g *gen) cluster(c *inventory.Cluster) []File {
+func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	out := &sink{}
 	in := g.installOf(c)
 	install := &stage{g: out, dir: StageDir(c.Name, installStage), resources: []string{}}
@@ -212,7 +212,7 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 
 	install.add("namespace.yaml", g.marshalDocs(g.namespace(c)))
 	if g.topo.Cluster(c.Name).NeedsCacerts() {
-		install.addSecret(cacertsFile, g.cacertsData[c.Name])
+		install.addSecret(cacertsFile, r.cacerts[c.Name])
 	}
 
 	// The IstioOperator files are always written: istioctl users install
@@ -241,11 +241,11 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 	if in.external && in.eastWest {
 		mesh.add("expose-istiod.yaml", g.marshalDocs(g.exposeIstiod()...))
 	}
-	for _, p := range sortedKeys(g.remote[c.Name]) {
-		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), g.remote[c.Name][p])
+	for _, p := range sortedKeys(r.remote[c.Name]) {
+		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), r.remote[c.Name][p])
 	}
-	if ses := g.ses[c.Name]; len(ses) > 0 {
-		mesh.add(serviceEntriesFile, g.marshalServiceEntries(ses))
+	if ses := r.ses[c.Name]; len(ses) > 0 {
+		mesh.add(serviceEntriesFile, marshalServiceEntries(ses, r.seBytes))
 	}
 	if drs := g.destinationRules(c.Name); len(drs) > 0 {
 		mesh.add(destinationRulesFile, g.marshalDocs(drs...))

@@ -132,17 +132,15 @@ type gen struct {
 	opts Options
 	tree *Tree
 	yaml yamlCache
-	ses  map[string][]*ServiceEntry // ServiceEntries by config cluster
-	// seBytes memoizes marshalled ServiceEntries shared by clusters.
-	seBytes map[*ServiceEntry][]byte
-	// needIdentity collects work that needs an identity none was given for.
-	needIdentity []string
-	// expiry is each cluster's intermediate NotAfter, for MESH.md.
-	expiry map[string]time.Time
-	// cacertsData is each cluster's encrypted cacerts file, by cluster.
-	cacertsData map[string][]byte
-	// remote holds each watching primary's remote secret files by path.
-	remote map[string]map[string][]byte
+}
+
+// computed is what the phases before rendering returned, handed to each
+// cluster's renderer: nothing travels back through gen.
+type computed struct {
+	ses     map[string][]*ServiceEntry   // ServiceEntries by config cluster
+	seBytes map[*ServiceEntry][]byte     // each distinct one marshalled once
+	cacerts map[string][]byte            // encrypted cacerts files by cluster
+	remote  map[string]map[string][]byte // remote secret files by watcher, then path
 }
 
 func (g *gen) add(p string, data []byte) {
@@ -165,31 +163,33 @@ func (g *gen) addSecret(p string, data []byte) {
 }
 
 func (g *gen) run() error {
+	// topology (g.topo) -> service entries -> secrets -> render.
 	ses, err := g.serviceEntries()
 	if err != nil {
 		return err
 	}
-	g.ses = ses
 	st, err := g.rootState()
 	if err != nil {
 		return err
 	}
-	if g.cacertsData, err = g.cacerts(st); err != nil {
+	cacerts, err := g.cacerts(st)
+	if err != nil {
 		return err
 	}
-	if g.remote, err = g.remoteSecrets(); err != nil {
+	remote, err := g.remoteSecrets()
+	if err != nil {
 		return err
 	}
 	g.add(RootCertPath, append([]byte(Header), st.bundle...))
 	g.addSecret(RootCAPath, st.rootFile)
 	g.add(SopsConfigPath, g.sopsConfig())
-	g.add(MeshMDPath, g.meshMD())
+	g.add(MeshMDPath, g.meshMD(ses, cacerts.expiry))
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
 		g.add(ApplicationSetPath, g.applicationSet())
 	}
-	g.marshalAllServiceEntries()
+	r := &computed{ses: ses, seBytes: g.marshalAllServiceEntries(ses), cacerts: cacerts.files, remote: remote}
 	outs := make([][]File, len(g.inv.Clusters))
-	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i]) })
+	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {
 		g.tree.Files = append(g.tree.Files, files...)
 	}
