@@ -206,17 +206,15 @@ const helmReleasesFile = "istio-helmreleases.yaml"
 // only the injector fills in. The chart values are those of the
 // HelmReleases.
 func (g *gen) argoCharts(in install) []*ArgoKustomization {
-	objs := g.helmReleases(in)
-	repo := objs[0].(*HelmRepository)
+	h := g.helmReleases(in)
 	var out []*ArgoKustomization
-	for i, o := range objs[1:] {
-		hr := o.(*HelmRelease)
+	for i, hr := range h.releases {
 		out = append(out, &ArgoKustomization{
 			TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
 			Resources: []string{},
 			HelmCharts: []KustomizeChart{{
 				Name:         hr.Spec.Chart.Spec.Chart,
-				Repo:         repo.Spec.URL,
+				Repo:         h.repo.Spec.URL,
 				Version:      hr.Spec.Chart.Spec.Version,
 				ReleaseName:  hr.Spec.ReleaseName,
 				Namespace:    hr.Metadata.Namespace,

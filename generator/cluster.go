@@ -230,7 +230,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 		}
 	}
 	if g.inv.Mesh.Istio.Installer == "helm" {
-		install.add("istio-helmreleases.yaml", g.marshalDocs(g.helmReleases(in)...))
+		install.add("istio-helmreleases.yaml", g.marshalDocs(g.helmReleases(in).objects()...))
 	}
 
 	// A remote has no istiod and reads no Istio config: everything below
