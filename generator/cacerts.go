@@ -313,7 +313,14 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 		j.reason = "new cluster"
 		return
 	}
-	cert, err := parseCertPEM(stringDataOf(prior, "ca-cert.pem"))
+	// One decode gives the recipients and the plaintext certificates.
+	pub, err := sops.ReadPublic(prior)
+	if err != nil {
+		j.reason = "existing file is not a SOPS file"
+		return
+	}
+	certPEM, _ := pub.Plain("stringData", "ca-cert.pem")
+	cert, err := parseCertPEM([]byte(certPEM))
 	if err != nil {
 		j.reason = "existing certificate is unreadable"
 		return
@@ -327,12 +334,8 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 		j.reason = r
 		return
 	}
-	md, err := sops.ReadMetadata(prior)
-	if err != nil {
-		j.reason = "existing file is not a SOPS file"
-		return
-	}
-	if string(stringDataOf(prior, "root-cert.pem")) != string(st.bundle) {
+	md := &pub.Metadata
+	if bundle, _ := pub.Plain("stringData", "root-cert.pem"); bundle != string(st.bundle) {
 		j.reason, j.rebundle = "trust bundle changed", true
 		return
 	}
@@ -349,39 +352,6 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 		}
 	}
 	j.keep = prior
-}
-
-// stringDataOf returns one plaintext stringData value of a secret file.
-// The files are meshgen's own, with certificates as literal blocks, so a
-// line scan finds the value without decoding the whole document (a large
-// fleet has hundreds); anything unexpected falls back to decoding.
-func stringDataOf(file []byte, key string) []byte {
-	head := key + ": |"
-	var out []byte
-	indent := -1
-	for rest := file; len(rest) > 0; {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		trimmed := bytes.TrimLeft(line, " ")
-		depth := len(line) - len(trimmed)
-		switch {
-		case indent < 0:
-			if string(trimmed) == head {
-				indent = depth
-			}
-		case depth > indent && len(trimmed) > 0:
-			out = append(append(out, trimmed...), '\n')
-		default:
-			return out
-		}
-	}
-	if out == nil {
-		var doc secretDoc
-		if yaml.Unmarshal(file, &doc) == nil {
-			out = []byte(doc.StringData[key])
-		}
-	}
-	return out
 }
 
 // issuedCacerts is the cacerts phase's result: every cluster's encrypted

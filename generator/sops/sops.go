@@ -150,6 +150,43 @@ func ReadMetadata(data []byte) (*Metadata, error) {
 	return &m, nil
 }
 
+// Public is what a SOPS file shows without an identity: its metadata and
+// the values it keeps in plaintext.
+type Public struct {
+	Metadata
+	body mapping
+}
+
+// ReadPublic decodes a SOPS file once for both its metadata and its
+// plaintext values. It needs no identity and does not check the MAC.
+func ReadPublic(data []byte) (*Public, error) {
+	body, md, err := splitDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Public{Metadata: md.Metadata, body: body}, nil
+}
+
+// Plain returns the string at a key path (e.g. "stringData",
+// "ca-cert.pem") when the file stores it unencrypted.
+func (p *Public) Plain(path ...string) (string, bool) {
+	var v any = p.body
+	for _, k := range path {
+		m, ok := v.(mapping)
+		if !ok {
+			return "", false
+		}
+		if v, ok = m.get(k); !ok {
+			return "", false
+		}
+	}
+	s, ok := v.(string)
+	if !ok || encValue.MatchString(s) {
+		return "", false
+	}
+	return s, true
+}
+
 // ReencryptOptions configure Reencrypt.
 type ReencryptOptions struct {
 	// Recipients are the new age recipients; sorted and de-duplicated.
