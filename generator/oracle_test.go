@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
@@ -91,19 +93,56 @@ func TestIstioctlManifestGenerate(t *testing.T) {
 	t.Parallel()
 	istioctl := testtools.Find(t, "istioctl")
 	// Scenarios share many operator files byte for byte; istioctl renders
-	// each distinct one once (what it renders depends on the file only).
-	rendered := map[string]string{}
-	render := func(dir string, tree *Tree, p string) string {
-		key := string(tree.Get(p).Data)
-		if out, ok := rendered[key]; ok {
-			return out
-		}
-		out := testtools.Run(t, dir, istioctl, "manifest", "generate", "-f", p)
-		rendered[key] = out
-		return out
+	// each distinct one once (what it renders depends on the file only),
+	// side by side.
+	type scenarioDir struct {
+		sc   scenario
+		dir  string
+		tree *Tree
 	}
+	var scs []scenarioDir
+	type job struct{ dir, path string }
+	jobs := map[string]job{}
 	for _, sc := range loadScenarios(t) {
 		dir, tree := writeScenario(t, sc)
+		scs = append(scs, scenarioDir{sc, dir, tree})
+		for _, c := range sc.inv.Clusters {
+			for _, p := range []string{"overlays/" + c.Name + "/install/istio-operator.yaml", "overlays/" + c.Name + "/install/eastwest-gateway.yaml"} {
+				if f := tree.Get(p); f != nil {
+					jobs[string(f.Data)] = job{dir, p}
+				}
+			}
+		}
+	}
+	rendered := map[string]string{}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []string
+	)
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for key, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			out, err := runTool(j.dir, istioctl, "manifest", "generate", "-f", j.path)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err.Error())
+			}
+			rendered[key] = string(out)
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(strings.Join(errs, "\n"))
+	}
+	render := func(_ string, tree *Tree, p string) string { return rendered[string(tree.Get(p).Data)] }
+	for _, s := range scs {
+		sc, dir, tree := s.sc, s.dir, s.tree
 		for _, c := range sc.inv.Clusters {
 			iop := "overlays/" + c.Name + "/install/istio-operator.yaml"
 			out := render(dir, tree, iop)
