@@ -18,12 +18,6 @@ import (
 // *.sops.yaml files to the KSOPS generator, and installs Istio's charts with
 // kustomize's Helm support in sync waves (docs/delivery-argocd.md).
 
-// ArgoCDDir is the directory of the Argo CD objects.
-const ArgoCDDir = "argocd"
-
-// ApplicationSetPath is the file of the mesh's ApplicationSet.
-var ApplicationSetPath = path.Join(ArgoCDDir, "applicationset.yaml")
-
 // Argo CD annotations and the KSOPS generator file name.
 const (
 	argoSyncWaveAnno    = "argocd.argoproj.io/sync-wave"
@@ -31,125 +25,6 @@ const (
 	ksopsGeneratorFile  = "secret-generator.yaml"
 	argoNamespace       = "argocd"
 )
-
-// ArgoStageDir is the Argo CD kustomization of one stage of a cluster.
-func ArgoStageDir(cluster, stage string) string { return path.Join(ArgoCDDir, cluster, stage) }
-
-// ApplicationSet is an argoproj.io/v1alpha1 ApplicationSet.
-type ApplicationSet struct {
-	TypeMeta `json:",inline"`
-	Metadata ObjectMeta         `json:"metadata"`
-	Spec     ApplicationSetSpec `json:"spec"`
-}
-
-// ApplicationSetSpec is the part of an ApplicationSet spec meshgen sets.
-type ApplicationSetSpec struct {
-	GoTemplate        bool                      `json:"goTemplate"`
-	GoTemplateOptions []string                  `json:"goTemplateOptions"`
-	Generators        []ApplicationSetGenerator `json:"generators"`
-	Template          ApplicationTemplate       `json:"template"`
-}
-
-// ApplicationSetGenerator is one generator of an ApplicationSet.
-type ApplicationSetGenerator struct {
-	List *ListGenerator `json:"list"`
-}
-
-// ListGenerator generates one Application per element.
-type ListGenerator struct {
-	Elements []map[string]string `json:"elements"`
-}
-
-// ApplicationTemplate is the template of the generated Applications.
-type ApplicationTemplate struct {
-	Metadata ObjectMeta      `json:"metadata"`
-	Spec     ApplicationSpec `json:"spec"`
-}
-
-// ApplicationSpec is the part of an Argo CD Application spec meshgen sets.
-type ApplicationSpec struct {
-	Project           string                 `json:"project"`
-	Source            ApplicationSource      `json:"source"`
-	Destination       ApplicationDestination `json:"destination"`
-	SyncPolicy        *SyncPolicy            `json:"syncPolicy,omitempty"`
-	IgnoreDifferences []ResourceIgnoreDiffs  `json:"ignoreDifferences,omitempty"`
-}
-
-// ApplicationSource is a Git source of an Application.
-type ApplicationSource struct {
-	RepoURL        string `json:"repoURL"`
-	TargetRevision string `json:"targetRevision"`
-	Path           string `json:"path"`
-}
-
-// ApplicationDestination is where an Application applies its objects:
-// a cluster by API server URL or by its name in Argo CD.
-type ApplicationDestination struct {
-	Server    string `json:"server"`
-	Name      string `json:"name"`
-	Namespace string `json:"namespace"`
-}
-
-// SyncPolicy is an Application's sync policy.
-type SyncPolicy struct {
-	Automated   *SyncPolicyAutomated `json:"automated,omitempty"`
-	SyncOptions []string             `json:"syncOptions,omitempty"`
-	Retry       *RetryStrategy       `json:"retry,omitempty"`
-}
-
-// SyncPolicyAutomated turns on automated sync.
-type SyncPolicyAutomated struct {
-	Prune    bool `json:"prune"`
-	SelfHeal bool `json:"selfHeal"`
-}
-
-// RetryStrategy retries failed syncs with backoff.
-type RetryStrategy struct {
-	Limit   int      `json:"limit"`
-	Backoff *Backoff `json:"backoff,omitempty"`
-}
-
-// Backoff is a retry backoff.
-type Backoff struct {
-	Duration    string `json:"duration"`
-	Factor      int    `json:"factor"`
-	MaxDuration string `json:"maxDuration"`
-}
-
-// ResourceIgnoreDiffs are fields Argo CD leaves out of its diff.
-type ResourceIgnoreDiffs struct {
-	Group             string   `json:"group"`
-	Kind              string   `json:"kind"`
-	JQPathExpressions []string `json:"jqPathExpressions"`
-}
-
-// ArgoKustomization is a kustomize.config.k8s.io/v1beta1 Kustomization with
-// the fields the Argo CD stage kustomizations use.
-type ArgoKustomization struct {
-	TypeMeta          `json:",inline"`
-	Resources         []string          `json:"resources"`
-	Generators        []string          `json:"generators,omitempty"`
-	HelmCharts        []KustomizeChart  `json:"helmCharts,omitempty"`
-	CommonAnnotations map[string]string `json:"commonAnnotations,omitempty"`
-}
-
-// KustomizeChart is one entry of a kustomization's helmCharts.
-type KustomizeChart struct {
-	Name         string `json:"name"`
-	Repo         string `json:"repo"`
-	Version      string `json:"version"`
-	ReleaseName  string `json:"releaseName"`
-	Namespace    string `json:"namespace"`
-	IncludeCRDs  bool   `json:"includeCRDs"`
-	ValuesInline any    `json:"valuesInline,omitempty"`
-}
-
-// KSOPSGenerator is KSOPS's viaduct.ai/v1 ksops exec KRM function config.
-type KSOPSGenerator struct {
-	TypeMeta `json:",inline"`
-	Metadata ObjectMeta `json:"metadata"`
-	Files    []string   `json:"files"`
-}
 
 // argoStageFiles renders the Argo CD kustomizations of a cluster's stages
 // from the overlay stages just rendered: the plain files are resources by
@@ -176,7 +51,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 			case r == helmReleasesFile:
 				for _, ch := range g.argoCharts(in) {
 					release := ch.HelmCharts[0].ReleaseName
-					out.add(path.Join(dir, release, "kustomization.yaml"), marshalDocs(ch))
+					out.add(path.Join(dir, release, "kustomization.yaml"), g.marshalDocs(ch))
 					k.Resources = append(k.Resources, release)
 				}
 			default:
@@ -191,7 +66,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 		}
 		if len(secrets) > 0 {
 			k.Generators = []string{ksopsGeneratorFile}
-			out.add(path.Join(dir, ksopsGeneratorFile), marshalDocs(&KSOPSGenerator{
+			out.add(path.Join(dir, ksopsGeneratorFile), g.marshalDocs(&KSOPSGenerator{
 				TypeMeta: TypeMeta{APIVersion: "viaduct.ai/v1", Kind: "ksops"},
 				Metadata: ObjectMeta{
 					Name:        "secret-generator",
@@ -200,7 +75,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 				Files: secrets,
 			}))
 		}
-		out.add(path.Join(dir, "kustomization.yaml"), marshalDocs(k))
+		out.add(path.Join(dir, "kustomization.yaml"), g.marshalDocs(k))
 	}
 	return out.files
 }
@@ -220,17 +95,15 @@ const helmReleasesFile = "istio-helmreleases.yaml"
 // only the injector fills in. The chart values are those of the
 // HelmReleases.
 func (g *gen) argoCharts(in install) []*ArgoKustomization {
-	objs := g.helmReleases(in)
-	repo := objs[0].(*HelmRepository)
+	h := g.helmReleases(in)
 	var out []*ArgoKustomization
-	for _, o := range objs[1:] {
-		hr := o.(*HelmRelease)
+	for _, hr := range h.releases {
 		out = append(out, &ArgoKustomization{
 			TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
 			Resources: []string{},
 			HelmCharts: []KustomizeChart{{
 				Name:         hr.Spec.Chart.Spec.Chart,
-				Repo:         repo.Spec.URL,
+				Repo:         h.repo.Spec.URL,
 				Version:      hr.Spec.Chart.Spec.Version,
 				ReleaseName:  hr.Spec.ReleaseName,
 				Namespace:    hr.Metadata.Namespace,
@@ -290,7 +163,7 @@ func (g *gen) applicationSet() []byte {
 			{Group: "admissionregistration.k8s.io", Kind: "ValidatingWebhookConfiguration", JQPathExpressions: []string{".webhooks[]?.clientConfig.caBundle", ".webhooks[]?.failurePolicy"}},
 		}
 	}
-	return marshalDocs(&ApplicationSet{
+	return g.marshalDocs(&ApplicationSet{
 		TypeMeta: TypeMeta{APIVersion: "argoproj.io/v1alpha1", Kind: "ApplicationSet"},
 		Metadata: ObjectMeta{Name: g.inv.Mesh.ID + "-istio", Namespace: argoNamespace},
 		Spec: ApplicationSetSpec{

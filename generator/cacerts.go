@@ -9,8 +9,6 @@ import (
 	"errors"
 	"filippo.io/age"
 	"fmt"
-	"path"
-	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -22,13 +20,8 @@ import (
 	"github.com/meshgen/meshgen/generator/sops"
 )
 
-// Paths of the mesh-wide PKI files.
-const (
-	RootCertPath  = "pki/root-cert.pem"
-	RootCAPath    = "pki/root-ca.sops.yaml"
-	cacertsFile   = "cacerts.sops.yaml"
-	keyFieldRegex = `^(ca-key\.pem)$`
-)
+// keyFieldRegex selects the encrypted field of cacerts and the root CA file.
+const keyFieldRegex = `^(ca-key\.pem)$`
 
 // secretDoc is the plaintext view of a SOPS-encrypted Secret: what can be
 // read from a meshgen secret file without any identity.
@@ -57,6 +50,8 @@ type pkiState struct {
 	ca       *pki.CA
 	rootFile []byte // pki/root-ca.sops.yaml as it will be written
 	created  bool
+	// need names work on the root that needs an identity none was given.
+	need []string
 }
 
 func (g *gen) recipientsOf(c *inventory.Cluster) []string {
@@ -66,16 +61,23 @@ func (g *gen) recipientsOf(c *inventory.Cluster) []string {
 }
 
 func (g *gen) encrypt(doc any, recipients []string) ([]byte, error) {
+	return encryptSecret(doc, recipients, keyFieldRegex, g.opts.Now)
+}
+
+// encryptSecret is the one way meshgen encrypts a document: the values
+// under keys matching regex, to recipients (sorted, de-duplicated), with a
+// MAC over the encrypted values only (kustomize rewrites the rest before
+// Flux or KSOPS decrypt), behind the generated-file header.
+func encryptSecret(doc any, recipients []string, regex string, now time.Time) ([]byte, error) {
 	plain, err := yaml.Marshal(doc)
 	if err != nil {
 		return nil, err
 	}
 	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
-		Recipients:       recipients,
-		EncryptedRegex:   keyFieldRegex,
+		Recipients:       sortedCopy(recipients),
+		EncryptedRegex:   regex,
 		MACOnlyEncrypted: true,
-		Rand:             g.opts.Rand,
-		Now:              g.opts.Now,
+		Now:              now,
 	})
 	if err != nil {
 		return nil, err
@@ -110,6 +112,7 @@ func (g *gen) rootState() (*pkiState, error) {
 			Organization: m.PKI.Root.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
 			Validity:     m.PKI.Root.Validity.Duration,
+			NotBefore:    g.opts.Now,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("create root CA: %w", err)
@@ -136,11 +139,11 @@ func (g *gen) rootState() (*pkiState, error) {
 			// Keep going, so that the error names every file that needs
 			// the identity, not only the first.
 			if why := fmt.Sprintf("must be re-encrypted (%s), which needs an operator's identity", recipientChange(md.Recipients, operators)); !g.pend(RootCAPath, why) {
-				g.needIdentity = append(g.needIdentity, RootCAPath+": "+why)
+				st.need = append(st.need, RootCAPath+": "+why)
 			}
 			return st, nil
 		}
-		re, err := sops.Reencrypt(prior, ids, sops.ReencryptOptions{Recipients: operators, Rand: g.opts.Rand})
+		re, err := sops.Reencrypt(prior, ids, sops.ReencryptOptions{Recipients: operators})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", RootCAPath, err)
 		}
@@ -231,8 +234,8 @@ func sortedCopy(s []string) []string {
 	return slices.Compact(out)
 }
 
-func recipientChange(have, want []string) string {
-	var added, removed []string
+// recipientDiff lists the recipients want adds to have, and those it drops.
+func recipientDiff(have, want []string) (added, removed []string) {
 	for _, r := range want {
 		if !slices.Contains(have, r) {
 			added = append(added, r)
@@ -243,6 +246,11 @@ func recipientChange(have, want []string) string {
 			removed = append(removed, r)
 		}
 	}
+	return added, removed
+}
+
+func recipientChange(have, want []string) string {
+	added, removed := recipientDiff(have, want)
 	var parts []string
 	if len(added) > 0 {
 		parts = append(parts, "recipient added "+strings.Join(added, ", "))
@@ -264,10 +272,6 @@ type cacertsJob struct {
 	req        pki.IntermediateRequest
 	until      time.Time         // when the kept intermediate falls due for renewal
 	cert       *x509.Certificate // the prior intermediate, when readable
-}
-
-func (g *gen) cacertsPath(c *inventory.Cluster) string {
-	return path.Join(StageDir(c.Name, installStage), cacertsFile)
 }
 
 // planCacerts decides, per cluster, whether its cacerts is kept byte for
@@ -304,12 +308,19 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 // judgeCacerts decides what happens to one cluster's prior cacerts.
 func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 	m := g.inv.Mesh
-	prior, ok := g.opts.Prior[g.cacertsPath(j.cluster)]
+	prior, ok := g.opts.Prior[CacertsPath(j.cluster.Name)]
 	if !ok {
 		j.reason = "new cluster"
 		return
 	}
-	cert, err := parseCertPEM(stringDataOf(prior, "ca-cert.pem"))
+	// One decode gives the recipients and the plaintext certificates.
+	pub, err := sops.ReadPublic(prior)
+	if err != nil {
+		j.reason = "existing file is not a SOPS file"
+		return
+	}
+	certPEM, _ := pub.Plain("stringData", "ca-cert.pem")
+	cert, err := parseCertPEM([]byte(certPEM))
 	if err != nil {
 		j.reason = "existing certificate is unreadable"
 		return
@@ -323,12 +334,8 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 		j.reason = r
 		return
 	}
-	md, err := sops.ReadMetadata(prior)
-	if err != nil {
-		j.reason = "existing file is not a SOPS file"
-		return
-	}
-	if string(stringDataOf(prior, "root-cert.pem")) != string(st.bundle) {
+	md := &pub.Metadata
+	if bundle, _ := pub.Plain("stringData", "root-cert.pem"); bundle != string(st.bundle) {
 		j.reason, j.rebundle = "trust bundle changed", true
 		return
 	}
@@ -347,44 +354,18 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 	j.keep = prior
 }
 
-// stringDataOf returns one plaintext stringData value of a secret file.
-// The files are meshgen's own, with certificates as literal blocks, so a
-// line scan finds the value without decoding the whole document (a large
-// fleet has hundreds); anything unexpected falls back to decoding.
-func stringDataOf(file []byte, key string) []byte {
-	head := key + ": |"
-	var out []byte
-	indent := -1
-	for rest := file; len(rest) > 0; {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
-		trimmed := bytes.TrimLeft(line, " ")
-		depth := len(line) - len(trimmed)
-		switch {
-		case indent < 0:
-			if string(trimmed) == head {
-				indent = depth
-			}
-		case depth > indent && len(trimmed) > 0:
-			out = append(append(out, trimmed...), '\n')
-		default:
-			return out
-		}
-	}
-	if out == nil {
-		var doc secretDoc
-		if yaml.Unmarshal(file, &doc) == nil {
-			out = []byte(doc.StringData[key])
-		}
-	}
-	return out
+// issuedCacerts is the cacerts phase's result: every cluster's encrypted
+// cacerts file, and its intermediate's NotAfter (for MESH.md).
+type issuedCacerts struct {
+	files  map[string][]byte
+	expiry map[string]time.Time
 }
 
 // cacerts writes every cluster's cacerts secret, issuing in parallel what
 // must be issued.
-func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
+func (g *gen) cacerts(st *pkiState) (*issuedCacerts, error) {
 	jobs := g.planCacerts(st)
-	g.expiry = map[string]time.Time{}
+	expiry := map[string]time.Time{}
 	for _, j := range jobs {
 		if j.keep != nil && (g.tree.StableUntil.IsZero() || j.until.Before(g.tree.StableUntil)) {
 			g.tree.StableUntil = j.until
@@ -397,14 +378,14 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		switch {
 		case j.keep != nil:
 			out[j.cluster.Name] = j.keep
-			g.expiry[j.cluster.Name] = j.cert.NotAfter
+			expiry[j.cluster.Name] = j.cert.NotAfter
 			continue
 		case j.reencrypt || j.rebundle:
 			if len(g.opts.Identities) == 0 {
 				item := fmt.Sprintf("cluster %q: cacerts must be rewritten (%s), which needs an age identity that can decrypt it", j.cluster.Name, j.reason)
-				if g.pend(g.cacertsPath(j.cluster), item) {
-					out[j.cluster.Name] = g.opts.Prior[g.cacertsPath(j.cluster)]
-					g.expiry[j.cluster.Name] = j.cert.NotAfter
+				if g.pend(CacertsPath(j.cluster.Name), item) {
+					out[j.cluster.Name] = g.opts.Prior[CacertsPath(j.cluster.Name)]
+					expiry[j.cluster.Name] = j.cert.NotAfter
 				} else {
 					need = append(need, item)
 				}
@@ -413,10 +394,10 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		default:
 			if st.ca == nil && len(g.opts.Identities) == 0 {
 				item := fmt.Sprintf("cluster %q: cacerts must be issued (%s), which needs the root key", j.cluster.Name, j.reason)
-				if g.pend(g.cacertsPath(j.cluster), item) {
-					out[j.cluster.Name] = g.opts.Prior[g.cacertsPath(j.cluster)] // nil for a new cluster
+				if g.pend(CacertsPath(j.cluster.Name), item) {
+					out[j.cluster.Name] = g.opts.Prior[CacertsPath(j.cluster.Name)] // nil for a new cluster
 					if j.cert != nil {
-						g.expiry[j.cluster.Name] = j.cert.NotAfter
+						expiry[j.cluster.Name] = j.cert.NotAfter
 					}
 				} else {
 					need = append(need, item)
@@ -425,13 +406,13 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 			}
 			issue = append(issue, j)
 		}
-		g.tree.Reasons[g.cacertsPath(j.cluster)] = j.reason
+		g.tree.Reasons[CacertsPath(j.cluster.Name)] = j.reason
 	}
-	if need = append(g.needIdentity, need...); len(need) > 0 {
+	if need = append(st.need, need...); len(need) > 0 {
 		return nil, &NeedIdentityError{Items: need}
 	}
 	for _, j := range jobs {
-		if _, pending := g.tree.Pending[g.cacertsPath(j.cluster)]; pending || !j.reencrypt && !j.rebundle {
+		if _, pending := g.tree.Pending[CacertsPath(j.cluster.Name)]; pending || !j.reencrypt && !j.rebundle {
 			continue
 		}
 		data, err := g.rewriteCacerts(st, j)
@@ -439,7 +420,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 			return nil, err
 		}
 		out[j.cluster.Name] = data
-		g.expiry[j.cluster.Name] = j.cert.NotAfter // the same intermediate
+		expiry[j.cluster.Name] = j.cert.NotAfter // the same intermediate
 	}
 	if len(issue) > 0 {
 		root, err := st.rootKey(g.opts.Identities)
@@ -450,7 +431,7 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 		for i, j := range issue {
 			reqs[i] = j.req
 		}
-		cas, err := pki.IssueAll(root, reqs, runtime.GOMAXPROCS(0), g.opts.Progress)
+		cas, err := pki.IssueAll(root, reqs, g.opts.Workers, g.opts.Progress)
 		if err != nil {
 			return nil, err
 		}
@@ -460,10 +441,10 @@ func (g *gen) cacerts(st *pkiState) (map[string][]byte, error) {
 				return nil, fmt.Errorf("cluster %q: encrypt cacerts: %w", j.cluster.Name, err)
 			}
 			out[j.cluster.Name] = data
-			g.expiry[j.cluster.Name] = cas[i].Cert.NotAfter
+			expiry[j.cluster.Name] = cas[i].Cert.NotAfter
 		}
 	}
-	return out, nil
+	return &issuedCacerts{files: out, expiry: expiry}, nil
 }
 
 func (g *gen) cacertsDoc(st *pkiState, ca *pki.CA) *secretDoc {
@@ -484,10 +465,10 @@ func (g *gen) cacertsDoc(st *pkiState, ca *pki.CA) *secretDoc {
 // rewriteCacerts keeps a cluster's intermediate but rewrites its file: for
 // new recipients (same data key, values untouched) or a new trust bundle.
 func (g *gen) rewriteCacerts(st *pkiState, j *cacertsJob) ([]byte, error) {
-	prior := g.opts.Prior[g.cacertsPath(j.cluster)]
+	prior := g.opts.Prior[CacertsPath(j.cluster.Name)]
 	body := bytes.TrimPrefix(prior, []byte(Header))
 	if j.reencrypt {
-		re, err := sops.Reencrypt(body, g.opts.Identities, sops.ReencryptOptions{Recipients: j.recipients, Rand: g.opts.Rand})
+		re, err := sops.Reencrypt(body, g.opts.Identities, sops.ReencryptOptions{Recipients: j.recipients})
 		if err != nil {
 			return nil, fmt.Errorf("cluster %q: re-encrypt cacerts: %w", j.cluster.Name, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/rand"
 	"os"
 	"os/exec"
 	"path"
@@ -66,7 +65,7 @@ func clusterName(i int) string { return fmt.Sprintf("c%03d", i) }
 
 // cacertsPathOf is where a cluster's cacerts secret is generated.
 func cacertsPathOf(cluster string) string {
-	return (&gen{}).cacertsPath(&inventory.Cluster{Name: cluster})
+	return CacertsPath(cluster)
 }
 
 // testKeyFile is the path of a committed TEST ONLY identity: "operator" or
@@ -279,7 +278,6 @@ func TestPKINoChurn(t *testing.T) {
 	first := mustGenerate(t, inv, pkiOptions(nil))
 	opts := pkiOptions(first.Map())
 	opts.Now = testNow.Add(90 * 24 * time.Hour)
-	opts.Rand = rand.New(rand.NewSource(99))
 	second := mustGenerate(t, inv, opts) // no identities
 	if ch := changedFiles(first, second); len(ch) > 0 {
 		t.Errorf("unchanged inputs rewrote %v", ch)
@@ -437,7 +435,7 @@ func TestPKIImportRoot(t *testing.T) {
 	inv := pkiInventory(t, n, "ecdsa-p256")
 	first := mustGenerate(t, inv, pkiOptions(nil))
 	oldRoot, _ := rootOf(t, first)
-	imported, err := pki.NewRoot(pki.RootRequest{CommonName: "Imported Root", Organization: "example", Algorithm: pki.Algorithm("ecdsa-p256")})
+	imported, err := pki.NewRoot(pki.RootRequest{CommonName: "Imported Root", Organization: "example", Algorithm: pki.Algorithm("ecdsa-p256"), NotBefore: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -482,7 +480,6 @@ func TestPKIImportRoot(t *testing.T) {
 	for _, again := range []*pki.CA{nil, imported} {
 		opts = pkiOptions(second.Map())
 		opts.Now = testNow.Add(time.Hour)
-		opts.Rand = rand.New(rand.NewSource(7))
 		opts.ImportRoot = again
 		if ch := changedFiles(second, mustGenerate(t, inv, opts)); len(ch) > 0 {
 			t.Errorf("after the import, a run with ImportRoot %v rewrote %v", again != nil, ch)
@@ -495,7 +492,7 @@ func TestPKITrustedRoots(t *testing.T) {
 	inv := pkiInventory(t, n, "ecdsa-p256")
 	op := ageIdentities(t, "operator")
 	newRoot := func() *pki.CA {
-		ca, err := pki.NewRoot(pki.RootRequest{CommonName: "Old Root", Organization: "example"})
+		ca, err := pki.NewRoot(pki.RootRequest{CommonName: "Old Root", Organization: "example", NotBefore: testNow})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -654,13 +651,13 @@ func TestPKIOpenSSLVerifies(t *testing.T) {
 	bin := testtools.Find(t, "openssl")
 	for _, alg := range []string{"ecdsa-p256", "rsa-2048"} {
 		t.Run(alg, func(t *testing.T) {
-			old, err := pki.NewRoot(pki.RootRequest{CommonName: "Old Root"})
+			old, err := pki.NewRoot(pki.RootRequest{CommonName: "Old Root", NotBefore: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
 			inv := pkiInventory(t, 2, alg)
 			// openssl checks validity at the wall clock.
-			opts := Options{Now: time.Now(), Rand: rand.New(rand.NewSource(1)), TrustedRoots: [][]byte{old.CertPEM}}
+			opts := Options{Now: time.Now(), TrustedRoots: [][]byte{old.CertPEM}}
 			tree := mustGenerate(t, inv, opts)
 			for _, c := range inv.Clusters {
 				dir := t.TempDir()
@@ -697,7 +694,7 @@ func benchmarkFirstRun(b *testing.B, n int, alg string) {
 	inv := pkiInventory(b, n, alg)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		tree, err := Generate(inv, Options{Now: testNow, Rand: rand.New(rand.NewSource(int64(i)))})
+		tree, err := Generate(inv, Options{Now: testNow})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	yaml3 "gopkg.in/yaml.v3"
 	"slices"
 	"sort"
 	"strings"
@@ -25,11 +26,20 @@ type Finding struct {
 	// Path is the file, slash-separated and relative to the output
 	// directory.
 	Path string
+	// Line and Col locate the key the finding is about (1-based), or are 0
+	// when it is about the whole file.
+	Line, Col int
 	// Msg says what is wrong. It never contains secret values.
 	Msg string
 }
 
-func (f Finding) String() string { return f.Path + ": " + f.Msg }
+// String is "path:line:col: msg", or "path: msg" for the whole file.
+func (f Finding) String() string {
+	if f.Line > 0 {
+		return fmt.Sprintf("%s:%d:%d: %s", f.Path, f.Line, f.Col, f.Msg)
+	}
+	return f.Path + ": " + f.Msg
+}
 
 // Check inspects the PKI of a generated tree (files, keyed by path, as on
 // disk) without generating anything: every cluster's cacerts is present and
@@ -95,6 +105,41 @@ func (c *checker) addf(p, format string, args ...any) {
 	c.findings = append(c.findings, Finding{Path: p, Msg: fmt.Sprintf(format, args...)})
 }
 
+// addAt records a finding about the value at key path at of file p, with
+// the position of that key when the file has it.
+func (c *checker) addAt(p string, at []string, format string, args ...any) {
+	f := Finding{Path: p, Msg: fmt.Sprintf(format, args...)}
+	f.Line, f.Col = keyPosition(c.files[p], at)
+	c.findings = append(c.findings, f)
+}
+
+// keyPosition is the line and column of the key at path in a YAML
+// document, or 0, 0.
+func keyPosition(data []byte, path []string) (line, col int) {
+	var doc yaml3.Node
+	if yaml3.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return 0, 0
+	}
+	n := doc.Content[0]
+	for _, key := range path {
+		if n.Kind != yaml3.MappingNode {
+			return 0, 0
+		}
+		var next *yaml3.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line, col, next = n.Content[i].Line, n.Content[i].Column, n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return 0, 0
+		}
+		n = next
+	}
+	return line, col
+}
+
 // rootCert reads the trust bundle; its first certificate signs every
 // intermediate.
 func (c *checker) rootCert() {
@@ -146,19 +191,19 @@ func (c *checker) rootCA() {
 	}
 	c.recipients(RootCAPath, md, operators, "the operators")
 	if c.root != nil && doc.StringData["ca-cert.pem"] != string(c.rootPEM) {
-		c.addf(RootCAPath, "ca-cert.pem is not the signing root in %s", RootCertPath)
+		c.addAt(RootCAPath, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem is not the signing root in %s", RootCertPath)
 	}
 	plain, ok := c.decrypt(RootCAPath, md)
 	if ok && c.root != nil {
 		if err := pki.KeyMatches(c.root, []byte(plain.StringData["ca-key.pem"])); err != nil {
-			c.addf(RootCAPath, "ca-key.pem: %v", err)
+			c.addAt(RootCAPath, []string{"stringData", "ca-key.pem"}, "ca-key.pem: %v", err)
 		}
 	}
 }
 
 // cacerts checks one cluster's cacerts secret.
 func (c *checker) cacerts(cl *inventory.Cluster) {
-	p := c.g.cacertsPath(cl)
+	p := CacertsPath(cl.Name)
 	doc, md, ok := c.readSecret(p)
 	if !ok {
 		return
@@ -167,24 +212,24 @@ func (c *checker) cacerts(cl *inventory.Cluster) {
 	certPEM := doc.StringData["ca-cert.pem"]
 	cert, err := parseCertPEM([]byte(certPEM))
 	if err != nil {
-		c.addf(p, "ca-cert.pem: %v", err)
+		c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem: %v", err)
 	} else {
 		c.intermediate(p, cert)
 	}
 	if c.root != nil && doc.StringData["cert-chain.pem"] != certPEM+string(c.rootPEM) {
-		c.addf(p, "cert-chain.pem is not ca-cert.pem followed by the signing root in %s", RootCertPath)
+		c.addAt(p, []string{"stringData", "cert-chain.pem"}, "cert-chain.pem is not ca-cert.pem followed by the signing root in %s", RootCertPath)
 	}
 	if c.bundle != nil && doc.StringData["root-cert.pem"] != string(c.bundle) {
-		c.addf(p, "root-cert.pem differs from %s", RootCertPath)
+		c.addAt(p, []string{"stringData", "root-cert.pem"}, "root-cert.pem differs from %s", RootCertPath)
 	}
 	plain, ok := c.decrypt(p, md)
 	if ok && cert != nil {
 		if plain.StringData["ca-cert.pem"] != certPEM {
 			// Only possible if the file was edited around sops.
-			c.addf(p, "decrypted ca-cert.pem differs from the file's")
+			c.addAt(p, []string{"stringData", "ca-cert.pem"}, "decrypted ca-cert.pem differs from the file's")
 		}
 		if err := pki.KeyMatches(cert, []byte(plain.StringData["ca-key.pem"])); err != nil {
-			c.addf(p, "ca-key.pem: %v", err)
+			c.addAt(p, []string{"stringData", "ca-key.pem"}, "ca-key.pem: %v", err)
 		}
 	}
 }
@@ -192,28 +237,20 @@ func (c *checker) cacerts(cl *inventory.Cluster) {
 // intermediate checks a cluster's CA certificate against the signing root
 // and the renewal policy.
 func (c *checker) intermediate(p string, cert *x509.Certificate) {
-	if !cert.BasicConstraintsValid || !cert.IsCA || cert.MaxPathLen != 0 || !cert.MaxPathLenZero ||
-		cert.KeyUsage&x509.KeyUsageCertSign == 0 {
-		c.addf(p, "ca-cert.pem is not a CA with pathlen 0 that may sign certificates")
+	if pki.CheckIntermediateCA(cert) != nil {
+		c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem is not a CA with pathlen 0 that may sign certificates")
 	}
 	if c.root != nil {
-		pool := x509.NewCertPool()
-		pool.AddCert(c.root)
-		// As of NotBefore, like pki.Verify: expiry is reported below.
-		if _, err := cert.Verify(x509.VerifyOptions{
-			Roots:       pool,
-			CurrentTime: cert.NotBefore,
-			KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-		}); err != nil {
-			c.addf(p, "ca-cert.pem does not chain to the signing root in %s: %v", RootCertPath, err)
+		if err := pki.ChainsTo(cert, []*x509.Certificate{c.root}); err != nil {
+			c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem does not chain to the signing root in %s: %v", RootCertPath, err)
 		}
 	}
 	renewBefore := c.g.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
-	switch {
-	case !c.now.Before(cert.NotAfter):
-		c.addf(p, "ca-cert.pem expired %s", cert.NotAfter.UTC().Format(time.DateOnly))
-	case !c.now.Add(renewBefore).Before(cert.NotAfter) && !(c.root != nil && cert.NotAfter.Equal(c.root.NotAfter)):
-		c.addf(p, "ca-cert.pem expires %s, within renewBefore %s; the next generate re-issues it", cert.NotAfter.UTC().Format(time.DateOnly), pki.Hours(renewBefore))
+	switch pki.RenewalOf(cert, c.root, renewBefore, c.now) {
+	case pki.Expired:
+		c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem expired %s", cert.NotAfter.UTC().Format(time.DateOnly))
+	case pki.Due:
+		c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem expires %s, within renewBefore %s; the next generate re-issues it", cert.NotAfter.UTC().Format(time.DateOnly), pki.Hours(renewBefore))
 	}
 }
 
@@ -246,17 +283,14 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 		return
 	}
 	var parts []string
-	for _, r := range want {
-		if !slices.Contains(have, r) {
-			parts = append(parts, "not encrypted to "+r)
-		}
+	added, removed := recipientDiff(have, want)
+	for _, r := range added {
+		parts = append(parts, "not encrypted to "+r)
 	}
-	for _, r := range have {
-		if !slices.Contains(want, r) {
-			parts = append(parts, "also encrypted to "+r)
-		}
+	for _, r := range removed {
+		parts = append(parts, "also encrypted to "+r)
 	}
-	c.addf(p, "recipients differ from %s in the inventory: %s", whose, strings.Join(parts, "; "))
+	c.addAt(p, []string{"sops", "age"}, "recipients differ from %s in the inventory: %s", whose, strings.Join(parts, "; "))
 }
 
 // decrypt opens a secret with the identities, when one of them is a

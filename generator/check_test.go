@@ -158,12 +158,38 @@ func TestCheckFindings(t *testing.T) {
 				t.Fatalf("got %d findings, want %d:\n%s", len(got), len(tt.want), findingsText(got))
 			}
 			for i, f := range got {
-				if !regexp.MustCompile("^" + tt.want[i]).MatchString(f.String()) {
+				if !regexp.MustCompile("^" + tt.want[i]).MatchString(f.Path + ": " + f.Msg) {
 					t.Errorf("finding %d = %q, want %q", i, f, tt.want[i])
 				}
+				checkPosition(t, f, files[f.Path])
 				assertNoSecret(t, f, clean, op)
 			}
 		})
+	}
+}
+
+// checkPosition: a finding about one key of a file points at that key
+// (the first word of its message, or sops.age for recipients), and its
+// String is file:line:col: msg.
+func checkPosition(t *testing.T, f Finding, data []byte) {
+	t.Helper()
+	if f.Line == 0 {
+		if strings.HasPrefix(f.Msg, "ca-") || strings.HasPrefix(f.Msg, "cert-chain") || strings.HasPrefix(f.Msg, "root-cert") {
+			t.Errorf("%s: no position for a finding about one key", f)
+		}
+		return
+	}
+	key, _, _ := strings.Cut(strings.TrimPrefix(f.Msg, "decrypted "), " ")
+	key = strings.TrimSuffix(key, ":")
+	if strings.HasPrefix(f.Msg, "recipients ") {
+		key = "age"
+	}
+	lines := strings.Split(string(data), "\n")
+	if f.Line > len(lines) || f.Col < 1 || f.Col > len(lines[f.Line-1]) || !strings.HasPrefix(lines[f.Line-1][f.Col-1:], key+":") {
+		t.Errorf("%s: the position does not point at key %s", f, key)
+	}
+	if want := fmt.Sprintf("%s:%d:%d: %s", f.Path, f.Line, f.Col, f.Msg); f.String() != want {
+		t.Errorf("String() = %q, want %q", f.String(), want)
 	}
 }
 
@@ -245,7 +271,7 @@ func findingsText(fs []Finding) string {
 
 func otherRoot(t *testing.T) *pki.CA {
 	t.Helper()
-	ca, err := pki.NewRoot(pki.RootRequest{CommonName: "Other Root", Organization: "example"})
+	ca, err := pki.NewRoot(pki.RootRequest{CommonName: "Other Root", Organization: "example", NotBefore: testNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -169,13 +169,6 @@ const gatewayPortLabel = "networking.istio.io/gatewayPort"
 // istiod starts, the install itself); mesh/ holds the Istio objects that
 // connect the clusters. The overlay's own kustomization lists both, for
 // tools that apply everything at once.
-const (
-	installStage = "install"
-	meshStage    = "mesh"
-)
-
-// StageDir is the directory of one stage of a cluster's overlay.
-func StageDir(cluster, stage string) string { return path.Join(OverlayDir(cluster), stage) }
 
 // sink collects the files of one cluster; clusters render in parallel.
 type sink struct{ files []File }
@@ -216,23 +209,23 @@ func (st *stage) close() {
 // cluster renders one cluster's files. It only reads the shared state
 // computed before (service entries and their bytes, PKI, remote secrets),
 // so clusters render in parallel.
-func (g *gen) cluster(c *inventory.Cluster) []File {
+func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	out := &sink{}
 	in := g.installOf(c)
 	install := &stage{g: out, dir: StageDir(c.Name, installStage), resources: []string{}}
 	mesh := &stage{g: out, dir: StageDir(c.Name, meshStage), resources: []string{}}
 
-	install.add("namespace.yaml", marshalDocs(g.namespace(c)))
+	install.add("namespace.yaml", g.marshalDocs(g.namespace(c)))
 	if g.topo.Cluster(c.Name).NeedsCacerts() {
-		install.addSecret(cacertsFile, g.cacertsData[c.Name])
+		install.addSecret(cacertsFile, r.cacerts[c.Name])
 	}
 
 	// The IstioOperator files are always written: istioctl users install
 	// from them, and reviewers read them. Only where an operator runs are
 	// they resources.
-	iops := map[string][]byte{"istio-operator.yaml": marshalDocs(in.controlPlane())}
+	iops := map[string][]byte{"istio-operator.yaml": g.marshalDocs(in.controlPlane())}
 	if in.eastWest {
-		iops["eastwest-gateway.yaml"] = marshalDocs(in.eastWestGateway())
+		iops["eastwest-gateway.yaml"] = g.marshalDocs(in.eastWestGateway())
 	}
 	for _, name := range sortedKeys(iops) {
 		if g.inv.Mesh.Istio.Installer == "operator" {
@@ -242,34 +235,34 @@ func (g *gen) cluster(c *inventory.Cluster) []File {
 		}
 	}
 	if g.inv.Mesh.Istio.Installer == "helm" {
-		install.add("istio-helmreleases.yaml", marshalDocs(g.helmReleases(in)...))
+		install.add("istio-helmreleases.yaml", g.marshalDocs(g.helmReleases(in).objects()...))
 	}
 
 	// A remote has no istiod and reads no Istio config: everything below
 	// goes to config clusters, which serve their remotes' proxies too.
 	if g.topo.NeedsCrossNetworkGateway(c.Name) {
-		mesh.add("cross-network-gateway.yaml", marshalDocs(g.crossNetworkGateway()))
+		mesh.add("cross-network-gateway.yaml", g.marshalDocs(g.crossNetworkGateway()))
 	}
 	if in.external && in.eastWest {
-		mesh.add("expose-istiod.yaml", marshalDocs(g.exposeIstiod()...))
+		mesh.add("expose-istiod.yaml", g.marshalDocs(g.exposeIstiod()...))
 	}
-	for _, p := range sortedKeys(g.remote[c.Name]) {
-		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), g.remote[c.Name][p])
+	for _, p := range sortedKeys(r.remote[c.Name]) {
+		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), r.remote[c.Name][p])
 	}
-	if ses := g.ses[c.Name]; len(ses) > 0 {
-		mesh.add(serviceEntriesFile, g.marshalServiceEntries(ses))
+	if ses := r.ses[c.Name]; len(ses) > 0 {
+		mesh.add(serviceEntriesFile, marshalServiceEntries(ses, r.seBytes))
 	}
 	if drs := g.destinationRules(c.Name); len(drs) > 0 {
-		mesh.add(destinationRulesFile, marshalDocs(drs...))
+		mesh.add(destinationRulesFile, g.marshalDocs(drs...))
 	}
 	install.close()
 	mesh.close()
-	out.add(path.Join(OverlayDir(c.Name), "kustomization.yaml"), marshalDocs(&Kustomization{
+	out.add(path.Join(OverlayDir(c.Name), "kustomization.yaml"), g.marshalDocs(&Kustomization{
 		TypeMeta:  TypeMeta{APIVersion: "kustomize.config.k8s.io/v1beta1", Kind: "Kustomization"},
 		Resources: []string{installStage, meshStage},
 	}))
 	if g.inv.Mesh.GitOps != nil && g.inv.Mesh.GitOps.Flux != nil {
-		out.add(path.Join("flux", c.Name+".yaml"), g.fluxFile(c))
+		out.add(FluxPath(c.Name), g.fluxFile(c))
 	}
 	out.files = append(out.files, g.argoStageFiles(c, in, install, mesh)...)
 	return out.files

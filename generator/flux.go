@@ -32,5 +32,5 @@ func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 	install.Spec.Wait = true
 	install.Spec.Timeout = "15m"
 	mesh.Spec.DependsOn = []Dependency{{Name: install.Metadata.Name}}
-	return marshalDocs(install, mesh)
+	return g.marshalDocs(install, mesh)
 }

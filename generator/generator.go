@@ -8,8 +8,6 @@ package generator
 import (
 	"bytes"
 	"fmt"
-	"io"
-	"path"
 	"runtime"
 	"sort"
 	"strings"
@@ -91,11 +89,14 @@ type Options struct {
 	Prior map[string][]byte
 	// Now is the time certificates are issued and checked for renewal at.
 	Now time.Time
-	// Rand is the source of keys and encryption nonces.
-	Rand io.Reader
 	// Identities are the age identities that can decrypt prior secrets;
 	// needed only when a secret must be issued or re-encrypted.
 	Identities []age.Identity
+	// Workers is how many certificates are issued at once; 0 means
+	// GOMAXPROCS. Keys and signatures draw on the crypto libraries' shared
+	// randomness, so only with 1 is the order of those draws fixed: what a
+	// test that pins it with testing/cryptotest.SetGlobalRandom needs.
+	Workers int
 	// Progress, when set, is told how much certificate work is done.
 	Progress func(done, total int)
 	// ImportRoot, when set, replaces the mesh root CA (bring your own
@@ -156,17 +157,16 @@ type gen struct {
 	topo *topology.Mesh
 	opts Options
 	tree *Tree
-	ses  map[string][]*ServiceEntry // ServiceEntries by config cluster
-	// seBytes memoizes marshalled ServiceEntries shared by clusters.
-	seBytes map[*ServiceEntry][]byte
-	// needIdentity collects work that needs an identity none was given for.
-	needIdentity []string
-	// expiry is each cluster's intermediate NotAfter, for MESH.md.
-	expiry map[string]time.Time
-	// cacertsData is each cluster's encrypted cacerts file, by cluster.
-	cacertsData map[string][]byte
-	// remote holds each watching primary's remote secret files by path.
-	remote map[string]map[string][]byte
+	yaml yamlCache
+}
+
+// computed is what the phases before rendering returned, handed to each
+// cluster's renderer: nothing travels back through gen.
+type computed struct {
+	ses     map[string][]*ServiceEntry   // ServiceEntries by config cluster
+	seBytes map[*ServiceEntry][]byte     // each distinct one marshalled once
+	cacerts map[string][]byte            // encrypted cacerts files by cluster
+	remote  map[string]map[string][]byte // remote secret files by watcher, then path
 }
 
 func (g *gen) add(p string, data []byte) {
@@ -189,31 +189,33 @@ func (g *gen) addSecret(p string, data []byte) {
 }
 
 func (g *gen) run() error {
+	// topology (g.topo) -> service entries -> secrets -> render.
 	ses, err := g.serviceEntries()
 	if err != nil {
 		return err
 	}
-	g.ses = ses
 	st, err := g.rootState()
 	if err != nil {
 		return err
 	}
-	if g.cacertsData, err = g.cacerts(st); err != nil {
+	cacerts, err := g.cacerts(st)
+	if err != nil {
 		return err
 	}
-	if g.remote, err = g.remoteSecrets(); err != nil {
+	remote, err := g.remoteSecrets()
+	if err != nil {
 		return err
 	}
 	g.add(RootCertPath, append([]byte(Header), st.bundle...))
 	g.addSecret(RootCAPath, st.rootFile)
-	g.add(".sops.yaml", g.sopsConfig())
-	g.add(MeshMDPath, g.meshMD())
+	g.add(SopsConfigPath, g.sopsConfig())
+	g.add(MeshMDPath, g.meshMD(ses, cacerts.expiry))
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
 		g.add(ApplicationSetPath, g.applicationSet())
 	}
-	g.marshalAllServiceEntries()
+	r := &computed{ses: ses, seBytes: g.marshalAllServiceEntries(ses), cacerts: cacerts.files, remote: remote}
 	outs := make([][]File, len(g.inv.Clusters))
-	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i]) })
+	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {
 		g.tree.Files = append(g.tree.Files, files...)
 	}
@@ -237,18 +239,22 @@ func parallel(n int, f func(i int)) {
 	wg.Wait()
 }
 
-// OverlayDir is the overlay directory of a cluster.
-func OverlayDir(cluster string) string { return path.Join("overlays", cluster) }
-
 // marshalDocs renders objects as one YAML stream behind the header.
-func marshalDocs(objs ...any) []byte {
+func (g *gen) marshalDocs(objs ...any) []byte { return g.yaml.docs(objs...) }
+
+// marshalDocs renders objects that are unique to one file, uncached.
+func marshalDocs(objs ...any) []byte { return (*yamlCache)(nil).docs(objs...) }
+
+// docs renders objects as one YAML stream behind the header; a nil cache
+// renders without remembering.
+func (c *yamlCache) docs(objs ...any) []byte {
 	var b bytes.Buffer
 	b.WriteString(Header)
 	for i, o := range objs {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		data, err := toYAML(o)
+		data, err := c.toYAML(o)
 		if err != nil {
 			// Every object is a typed value of this package; a failure is a
 			// programming error, not bad input.

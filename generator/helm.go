@@ -42,7 +42,24 @@ type gatewayChartPort struct {
 	Port int `json:"port"`
 }
 
-func (g *gen) helmReleases(in install) []any {
+// helmInstall is the Helm installer's Flux objects for one cluster: the
+// chart repository and the releases in install order (base, istiod, and
+// the east-west gateway where there is one).
+type helmInstall struct {
+	repo     *HelmRepository
+	releases []*HelmRelease
+}
+
+// objects are the install's objects in file order.
+func (h helmInstall) objects() []any {
+	objs := []any{h.repo}
+	for _, r := range h.releases {
+		objs = append(objs, r)
+	}
+	return objs
+}
+
+func (g *gen) helmReleases(in install) helmInstall {
 	var repo HelmRepository
 	var base, istiod, gateway HelmRelease
 	loadTemplate("helmreleases.yaml", &repo, &base, &istiod, &gateway)
@@ -78,20 +95,16 @@ func (g *gen) helmReleases(in install) []any {
 		gv.NetworkGatewayPorts = map[string]gatewayChartPort{"tls": {Port: in.gatewayPort}}
 		gateway.Spec.Values = gv
 	}
-	objs := []any{&repo, &base}
-	for _, hr := range istiods {
-		objs = append(objs, hr)
-	}
+	releases := append([]*HelmRelease{&base}, istiods...)
 	if in.eastWest {
-		objs = append(objs, &gateway)
+		releases = append(releases, &gateway)
 	}
-	for _, o := range objs[1:] {
-		hr := o.(*HelmRelease)
+	for _, hr := range releases {
 		hr.Spec.Interval = interval
 		withRemediation(hr)
 	}
 	if bv == (baseChartValues{}) {
 		base.Spec.Values = nil
 	}
-	return objs
+	return helmInstall{repo: &repo, releases: releases}
 }

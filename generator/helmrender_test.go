@@ -8,8 +8,10 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	// Flux's helm-controller post-renders with this very package (its
@@ -247,11 +249,16 @@ func kustomizeHelmBuild(kustomize, helm, dir, charts string, kustomization []byt
 // TestHelmReleasesDeliver is the delivery proof over every HelmRelease of
 // every tree.
 func TestHelmReleasesDeliver(t *testing.T) {
+	t.Parallel()
 	helm := testtools.Find(t, "helm")
 	kustomize := testtools.Find(t, "kustomize")
 	charts := istioCharts(t)
 	releases := 0
-	cache := &renderCache{results: map[string]renderResult{}}
+	cache := &renderCache{results: map[string]*renderResult{}}
+	// Releases render side by side (helm and kustomize are separate
+	// processes); each distinct rendering runs once.
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for _, tr := range deliveryTrees(t) {
 		for _, p := range sortedKeys(tr.files) {
 			if !strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".sops.yaml") {
@@ -280,10 +287,17 @@ func TestHelmReleasesDeliver(t *testing.T) {
 				cluster := clusterOfPath(p)
 				what := fmt.Sprintf("%s: cluster %s: HelmRelease %s/%s (%s)", tr.name, cluster, hr.Metadata.Namespace, hr.Metadata.Name, p)
 				releases++
-				deliverRelease(t, cache, what, tr, cluster, repo, &hr, helm, kustomize, charts)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					slots <- struct{}{}
+					defer func() { <-slots }()
+					deliverRelease(t, cache, what, tr, cluster, repo, &hr, helm, kustomize, charts)
+				}()
 			}
 		}
 	}
+	wg.Wait()
 	if releases == 0 {
 		t.Fatal("no HelmRelease in any tree")
 	}
@@ -327,7 +341,8 @@ func deliverRelease(t *testing.T, cache *renderCache, what string, tr deliveryTr
 	release, namespace := hr.release()
 	values, err := json.Marshal(hr.Spec.Values)
 	if err != nil {
-		t.Fatal(err)
+		t.Error(err)
+		return
 	}
 	flux := cache.do("flux\x00"+strings.Join([]string{src, release, namespace, hr.Metadata.Namespace, hr.Metadata.Name}, "\x00")+"\x00"+string(values), func() ([]byte, error) {
 		rendered, err := helmTemplate(helm, t.TempDir(), filepath.Join(charts, src), release, namespace, hr.Spec.Values)
@@ -368,24 +383,29 @@ func deliverRelease(t *testing.T, cache *renderCache, what string, tr deliveryTr
 // name and namespace, HelmRelease name and namespace, values; or the whole
 // chart kustomization): clusters with the same base release render once.
 // helm and kustomize are deterministic, so a hit stands for a run.
+// Safe for concurrent use: a second caller of a key waits for the first.
 type renderCache struct {
-	results map[string]renderResult
+	mu      sync.Mutex
+	results map[string]*renderResult
 	runs    int
 }
 
 type renderResult struct {
-	out []byte
-	err error
+	once sync.Once
+	out  []byte
+	err  error
 }
 
-func (c *renderCache) do(key string, render func() ([]byte, error)) renderResult {
-	if r, ok := c.results[key]; ok {
-		return r
+func (c *renderCache) do(key string, render func() ([]byte, error)) *renderResult {
+	c.mu.Lock()
+	r, ok := c.results[key]
+	if !ok {
+		r = &renderResult{}
+		c.results[key] = r
+		c.runs++
 	}
-	c.runs++
-	out, err := render()
-	r := renderResult{out, err}
-	c.results[key] = r
+	c.mu.Unlock()
+	r.once.Do(func() { r.out, r.err = render() })
 	return r
 }
 

@@ -21,19 +21,33 @@ func toYAML(obj any) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Many clusters share identical objects (the cross-network Gateway,
-	// the HelmRepository); render each distinct one once.
-	if v, ok := yamlCache.Load(string(j)); ok {
+	return jsonToYAML(j)
+}
+
+// yamlCache renders each distinct object once per Generate run: many
+// clusters share identical objects (the cross-network Gateway, the
+// HelmRepository). It lives as long as the run, so a long-lived process
+// does not accumulate every object it ever rendered. The zero value is
+// ready; safe for concurrent use.
+type yamlCache struct{ m sync.Map } // JSON of an object -> its YAML
+
+func (c *yamlCache) toYAML(obj any) ([]byte, error) {
+	if c == nil {
+		return toYAML(obj)
+	}
+	j, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	if v, ok := c.m.Load(string(j)); ok {
 		return v.([]byte), nil
 	}
 	out, err := jsonToYAML(j)
 	if err == nil {
-		yamlCache.Store(string(j), out)
+		c.m.Store(string(j), out)
 	}
 	return out, err
 }
-
-var yamlCache sync.Map // JSON of an object -> its YAML
 
 func jsonToYAML(j []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(j))

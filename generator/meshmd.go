@@ -12,11 +12,6 @@ import (
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
-// MeshMDPath is the reviewers' page at the output root: the topology as a
-// Mermaid diagram, then tables of clusters, networks, exported services and
-// routes.
-const MeshMDPath = "MESH.md"
-
 // meshMDHeader is Header in Markdown: an HTML comment renders as nothing,
 // and IsGenerated finds the marker on the first line all the same.
 const meshMDHeader = "<!-- " + Marker + " -->\n"
@@ -34,9 +29,9 @@ const (
 
 // meshMD renders MESH.md from the inventory, the service addresses of the
 // ServiceEntries and each cluster's intermediate certificate.
-func (g *gen) meshMD() []byte {
+func (g *gen) meshMD(byCluster map[string][]*ServiceEntry, intermediates map[string]time.Time) []byte {
 	vips := map[string]string{}
-	for _, ses := range g.ses {
+	for _, ses := range byCluster {
 		for _, se := range ses {
 			if len(se.Spec.Addresses) > 0 && len(se.Spec.Hosts) > 0 {
 				vips[se.Spec.Hosts[0]] = se.Spec.Addresses[0]
@@ -44,7 +39,7 @@ func (g *gen) meshMD() []byte {
 		}
 	}
 	expiry := map[string]time.Time{}
-	for name, t := range g.expiry {
+	for name, t := range intermediates {
 		expiry[name] = t.UTC()
 	}
 	return renderMeshMD(g.inv, g.topo, vips, expiry)

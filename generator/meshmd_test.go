@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/fleet"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
@@ -330,32 +331,36 @@ func compareSets(t *testing.T, what string, got, want []string) {
 
 func mapKeys[V any](m map[string]V) []string { return sortedKeys(m) }
 
-// TestStringDataOf checks the line scan of cacerts files against decoding them.
-func TestStringDataOf(t *testing.T) {
+// TestCacertsPublicValues: the plaintext values of a cacerts file, read
+// with sops.ReadPublic as generate reads its prior tree, are the decoded
+// document's; the key stays out of reach.
+func TestCacertsPublicValues(t *testing.T) {
 	sc := loadScenarios(t)[0]
 	tree, err := Generate(sc.inv, testOptions(withCredentials(t, sc.inv, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range sc.inv.Clusters {
-		f := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile))
+		f := tree.Get(CacertsPath(c.Name))
 		if f == nil {
 			continue // a remote: no istiod, no intermediate
 		}
-		data := f.Data
 		var doc secretDoc
-		if err := yaml.Unmarshal(data, &doc); err != nil {
+		if err := yaml.Unmarshal(f.Data, &doc); err != nil {
+			t.Fatal(err)
+		}
+		pub, err := sops.ReadPublic(f.Data)
+		if err != nil {
 			t.Fatal(err)
 		}
 		for _, key := range []string{"ca-cert.pem", "root-cert.pem", "cert-chain.pem"} {
 			want := doc.StringData[key]
-			if got := string(stringDataOf(data, key)); got != want || want == "" {
-				t.Errorf("%s: stringDataOf(%s) gives %q, want %q", c.Name, key, got, want)
+			if got, ok := pub.Plain("stringData", key); !ok || got != want || want == "" {
+				t.Errorf("%s: Plain(stringData, %s) gives %q, want %q", c.Name, key, got, want)
 			}
 		}
-		// The scan itself, not the fallback, finds it.
-		if !bytes.Contains(data, []byte("    ca-cert.pem: |\n")) {
-			t.Errorf("%s: cacerts has no literal ca-cert.pem block", c.Name)
+		if v, ok := pub.Plain("stringData", "ca-key.pem"); ok {
+			t.Errorf("%s: the encrypted key reads as plaintext %q", c.Name, v)
 		}
 	}
 }

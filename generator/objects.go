@@ -379,3 +379,121 @@ type FluxDecryption struct {
 type LocalNameRef struct {
 	Name string `json:"name"`
 }
+
+// Argo CD objects (delivery with mesh.gitops.argocd, argocd.go).
+
+// ApplicationSet is an argoproj.io/v1alpha1 ApplicationSet.
+type ApplicationSet struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta         `json:"metadata"`
+	Spec     ApplicationSetSpec `json:"spec"`
+}
+
+// ApplicationSetSpec is the part of an ApplicationSet spec meshgen sets.
+type ApplicationSetSpec struct {
+	GoTemplate        bool                      `json:"goTemplate"`
+	GoTemplateOptions []string                  `json:"goTemplateOptions"`
+	Generators        []ApplicationSetGenerator `json:"generators"`
+	Template          ApplicationTemplate       `json:"template"`
+}
+
+// ApplicationSetGenerator is one generator of an ApplicationSet.
+type ApplicationSetGenerator struct {
+	List *ListGenerator `json:"list"`
+}
+
+// ListGenerator generates one Application per element.
+type ListGenerator struct {
+	Elements []map[string]string `json:"elements"`
+}
+
+// ApplicationTemplate is the template of the generated Applications.
+type ApplicationTemplate struct {
+	Metadata ObjectMeta      `json:"metadata"`
+	Spec     ApplicationSpec `json:"spec"`
+}
+
+// ApplicationSpec is the part of an Argo CD Application spec meshgen sets.
+type ApplicationSpec struct {
+	Project           string                 `json:"project"`
+	Source            ApplicationSource      `json:"source"`
+	Destination       ApplicationDestination `json:"destination"`
+	SyncPolicy        *SyncPolicy            `json:"syncPolicy,omitempty"`
+	IgnoreDifferences []ResourceIgnoreDiffs  `json:"ignoreDifferences,omitempty"`
+}
+
+// ApplicationSource is a Git source of an Application.
+type ApplicationSource struct {
+	RepoURL        string `json:"repoURL"`
+	TargetRevision string `json:"targetRevision"`
+	Path           string `json:"path"`
+}
+
+// ApplicationDestination is where an Application applies its objects:
+// a cluster by API server URL or by its name in Argo CD.
+type ApplicationDestination struct {
+	Server    string `json:"server"`
+	Name      string `json:"name"`
+	Namespace string `json:"namespace"`
+}
+
+// SyncPolicy is an Application's sync policy.
+type SyncPolicy struct {
+	Automated   *SyncPolicyAutomated `json:"automated,omitempty"`
+	SyncOptions []string             `json:"syncOptions,omitempty"`
+	Retry       *RetryStrategy       `json:"retry,omitempty"`
+}
+
+// SyncPolicyAutomated turns on automated sync.
+type SyncPolicyAutomated struct {
+	Prune    bool `json:"prune"`
+	SelfHeal bool `json:"selfHeal"`
+}
+
+// RetryStrategy retries failed syncs with backoff.
+type RetryStrategy struct {
+	Limit   int      `json:"limit"`
+	Backoff *Backoff `json:"backoff,omitempty"`
+}
+
+// Backoff is a retry backoff.
+type Backoff struct {
+	Duration    string `json:"duration"`
+	Factor      int    `json:"factor"`
+	MaxDuration string `json:"maxDuration"`
+}
+
+// ResourceIgnoreDiffs are fields Argo CD leaves out of its diff.
+type ResourceIgnoreDiffs struct {
+	Group             string   `json:"group"`
+	Kind              string   `json:"kind"`
+	JQPathExpressions []string `json:"jqPathExpressions"`
+}
+
+// ArgoKustomization is a kustomize.config.k8s.io/v1beta1 Kustomization with
+// the fields the Argo CD stage kustomizations use.
+type ArgoKustomization struct {
+	TypeMeta          `json:",inline"`
+	Resources         []string          `json:"resources"`
+	Generators        []string          `json:"generators,omitempty"`
+	HelmCharts        []KustomizeChart  `json:"helmCharts,omitempty"`
+	CommonAnnotations map[string]string `json:"commonAnnotations,omitempty"`
+}
+
+// KustomizeChart is one entry of a kustomization's helmCharts.
+type KustomizeChart struct {
+	Name         string `json:"name"`
+	Repo         string `json:"repo"`
+	Version      string `json:"version"`
+	ReleaseName  string `json:"releaseName"`
+	Namespace    string `json:"namespace"`
+	IncludeCRDs  bool   `json:"includeCRDs"`
+	ValuesInline any    `json:"valuesInline,omitempty"`
+}
+
+// KSOPSGenerator is KSOPS's viaduct.ai/v1 ksops exec KRM function config.
+type KSOPSGenerator struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta `json:"metadata"`
+	Files    []string   `json:"files"`
+}

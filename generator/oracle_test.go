@@ -5,7 +5,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
@@ -39,6 +41,7 @@ func writeScenario(t *testing.T, sc scenario) (string, *Tree) {
 }
 
 func TestKustomizeCLI(t *testing.T) {
+	t.Parallel()
 	kustomize := testtools.Find(t, "kustomize")
 	for _, sc := range loadScenarios(t) {
 		dir, _ := writeScenario(t, sc)
@@ -58,7 +61,11 @@ func TestKustomizeCLI(t *testing.T) {
 }
 
 func TestIstioctlValidate(t *testing.T) {
+	t.Parallel()
 	istioctl := testtools.Find(t, "istioctl")
+	// Scenarios share many files byte for byte; each distinct one is
+	// validated once (141 files, 70 distinct).
+	validated := map[string]bool{}
 	for _, sc := range loadScenarios(t) {
 		dir, tree := writeScenario(t, sc)
 		n := 0
@@ -67,6 +74,10 @@ func TestIstioctlValidate(t *testing.T) {
 				continue
 			}
 			n++
+			if validated[string(f.Data)] {
+				continue
+			}
+			validated[string(f.Data)] = true
 			out := testtools.Run(t, dir, istioctl, "validate", "-f", f.Path)
 			if strings.Contains(out, "Error") {
 				t.Errorf("%s: istioctl validate %s:\n%s", sc.file, f.Path, out)
@@ -79,12 +90,62 @@ func TestIstioctlValidate(t *testing.T) {
 }
 
 func TestIstioctlManifestGenerate(t *testing.T) {
+	t.Parallel()
 	istioctl := testtools.Find(t, "istioctl")
+	// Scenarios share many operator files byte for byte; istioctl renders
+	// each distinct one once (what it renders depends on the file only),
+	// side by side.
+	type scenarioDir struct {
+		sc   scenario
+		dir  string
+		tree *Tree
+	}
+	var scs []scenarioDir
+	type job struct{ dir, path string }
+	jobs := map[string]job{}
 	for _, sc := range loadScenarios(t) {
 		dir, tree := writeScenario(t, sc)
+		scs = append(scs, scenarioDir{sc, dir, tree})
+		for _, c := range sc.inv.Clusters {
+			for _, p := range []string{"overlays/" + c.Name + "/install/istio-operator.yaml", "overlays/" + c.Name + "/install/eastwest-gateway.yaml"} {
+				if f := tree.Get(p); f != nil {
+					jobs[string(f.Data)] = job{dir, p}
+				}
+			}
+		}
+	}
+	rendered := map[string]string{}
+	var (
+		mu   sync.Mutex
+		wg   sync.WaitGroup
+		errs []string
+	)
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for key, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			out, err := runTool(j.dir, istioctl, "manifest", "generate", "-f", j.path)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err.Error())
+			}
+			rendered[key] = string(out)
+		}()
+	}
+	wg.Wait()
+	if len(errs) > 0 {
+		t.Fatal(strings.Join(errs, "\n"))
+	}
+	render := func(_ string, tree *Tree, p string) string { return rendered[string(tree.Get(p).Data)] }
+	for _, s := range scs {
+		sc, dir, tree := s.sc, s.dir, s.tree
 		for _, c := range sc.inv.Clusters {
 			iop := "overlays/" + c.Name + "/install/istio-operator.yaml"
-			out := testtools.Run(t, dir, istioctl, "manifest", "generate", "-f", iop)
+			out := render(dir, tree, iop)
 			// istiod's env carries the cluster name; the injector's values
 			// (from which every sidecar gets its network) carry the network.
 			if c.Role == "primary" {
@@ -103,7 +164,7 @@ func TestIstioctlManifestGenerate(t *testing.T) {
 			if tree.Get(gw) == nil {
 				continue
 			}
-			out = testtools.Run(t, dir, istioctl, "manifest", "generate", "-f", gw)
+			out = render(dir, tree, gw)
 			wantEnv(t, sc.file+": "+gw, out, "ISTIO_META_REQUESTED_NETWORK_VIEW", c.Network)
 			if !strings.Contains(out, "name: istio-eastwestgateway") {
 				t.Errorf("%s: %s: no east-west gateway rendered", sc.file, gw)
@@ -126,6 +187,7 @@ func wantEnv(t *testing.T, what, manifest, name, value string) {
 // overlay: no errors or warnings for the ServiceEntries, Gateways and
 // VirtualServices meshgen emits.
 func TestIstioctlAnalyze(t *testing.T) {
+	t.Parallel()
 	istioctl := testtools.Find(t, "istioctl")
 	for _, sc := range loadScenarios(t) {
 		dir, tree := writeScenario(t, sc)

@@ -112,9 +112,10 @@ func TestPreviewRemoteSecret(t *testing.T) {
 			continue
 		}
 		watched := sortedKeys(ws)[0]
-		first := mustGenerate(t, sc.inv, testOptions(withCredentials(t, sc.inv, nil)))
+		creds := withCredentials(t, sc.inv, nil)
+		first := mustGenerate(t, sc.inv, testOptions(creds))
 		prior := first.Map()
-		for p, data := range withCredentials(t, sc.inv, nil) {
+		for p, data := range creds {
 			prior[p] = data
 		}
 		sc.inv.Cluster(watched).APIServer = "https://203.0.113.99:6443"

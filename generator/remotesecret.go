@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
-	"path"
 	"strings"
 
 	"sigs.k8s.io/yaml"
@@ -18,16 +17,12 @@ import (
 // prints, built from a credential the operator stored once with
 // `meshgen credentials set`.
 const (
-	remoteSecretsDir      = "remote-secrets"
 	remoteSecretRegex     = `^(stringData)$`
 	credentialRegex       = `^(token)$`
 	credentialAnnotation  = "meshgen.dev/credential"
 	multiClusterLabel     = "istio/multiCluster"
 	clusterNameAnnotation = "networking.istio.io/cluster"
 )
-
-// CredentialPath is where the stored API credential of a cluster lives.
-func CredentialPath(cluster string) string { return path.Join("credentials", cluster+".sops.yaml") }
 
 // Credential is what `meshgen credentials set` stores for a cluster: the
 // bearer token of its istio-reader-service-account and the CA of its API
@@ -47,18 +42,7 @@ func EncryptCredential(cred Credential, recipients []string, opts Options) ([]by
 		}},
 		StringData: map[string]string{"ca.crt": string(cred.CA), "token": cred.Token},
 	}
-	plain, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
-		Recipients: sortedCopy(recipients), EncryptedRegex: credentialRegex, MACOnlyEncrypted: true,
-		Rand: opts.Rand, Now: opts.Now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return withHeader(enc), nil
+	return encryptSecret(doc, recipients, credentialRegex, opts.Now)
 }
 
 // credentialFingerprint identifies a stored credential's version without
@@ -98,7 +82,7 @@ func (g *gen) remoteSecrets() (map[string]map[string][]byte, error) {
 		var cred *Credential
 		for _, w := range ws {
 			wc := g.inv.Cluster(w)
-			p := path.Join(StageDir(w, meshStage), remoteSecretsDir, watched+".sops.yaml")
+			p := RemoteSecretPath(w, watched)
 			recipients := g.recipientsOf(wc)
 			if prior, ok := g.opts.Prior[p]; ok && g.remoteSecretCurrent(prior, c, fp, recipients) {
 				put(out, w, p, prior)
@@ -237,16 +221,5 @@ func (g *gen) encryptRemoteSecret(cred *Credential, c *inventory.Cluster, fp str
 		},
 		StringData: map[string]string{c.Name: string(kcData)},
 	}
-	plain, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
-		Recipients: recipients, EncryptedRegex: remoteSecretRegex, MACOnlyEncrypted: true,
-		Rand: g.opts.Rand, Now: g.opts.Now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	return withHeader(enc), nil
+	return encryptSecret(doc, recipients, remoteSecretRegex, g.opts.Now)
 }

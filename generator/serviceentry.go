@@ -331,11 +331,11 @@ func unquote(s string) string {
 
 // marshalAllServiceEntries marshals every distinct ServiceEntry once, in
 // parallel, before the clusters that share them render.
-func (g *gen) marshalAllServiceEntries() {
+func (g *gen) marshalAllServiceEntries(ses map[string][]*ServiceEntry) map[*ServiceEntry][]byte {
 	var unique []*ServiceEntry
 	seen := map[*ServiceEntry]bool{}
-	for _, name := range sortedKeys(g.ses) {
-		for _, se := range g.ses[name] {
+	for _, name := range sortedKeys(ses) {
+		for _, se := range ses[name] {
 			if !seen[se] {
 				seen[se] = true
 				unique = append(unique, se)
@@ -344,25 +344,26 @@ func (g *gen) marshalAllServiceEntries() {
 	}
 	data := make([][]byte, len(unique))
 	errs := make([]error, len(unique))
-	parallel(len(unique), func(i int) { data[i], errs[i] = toYAML(unique[i]) })
+	parallel(len(unique), func(i int) { data[i], errs[i] = g.yaml.toYAML(unique[i]) })
 	for _, err := range errs {
 		if err != nil {
 			// Typed values of this package always marshal.
 			panic(fmt.Sprintf("generator: marshal ServiceEntry: %v", err))
 		}
 	}
-	g.seBytes = make(map[*ServiceEntry][]byte, len(unique))
+	out := make(map[*ServiceEntry][]byte, len(unique))
 	for i, se := range unique {
-		g.seBytes[se] = data[i]
+		out[se] = data[i]
 	}
+	return out
 }
 
 // marshalServiceEntries renders one cluster's ServiceEntries file from the
 // bytes marshalAllServiceEntries made.
-func (g *gen) marshalServiceEntries(ses []*ServiceEntry) []byte {
+func marshalServiceEntries(ses []*ServiceEntry, seBytes map[*ServiceEntry][]byte) []byte {
 	n := len(Header)
 	for _, se := range ses {
-		n += len(g.seBytes[se]) + 4
+		n += len(seBytes[se]) + 4
 	}
 	b := bytes.NewBuffer(make([]byte, 0, n))
 	b.WriteString(Header)
@@ -370,7 +371,7 @@ func (g *gen) marshalServiceEntries(ses []*ServiceEntry) []byte {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		b.Write(g.seBytes[se])
+		b.Write(seBytes[se])
 	}
 	return b.Bytes()
 }

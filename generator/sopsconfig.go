@@ -35,7 +35,7 @@ func (g *gen) sopsConfig() []byte {
 	// of the clusters it watches.
 	for _, tc := range g.topo.Clusters() {
 		if c := tc.Cluster; tc.NeedsCacerts() {
-			cfg.CreationRules = append(cfg.CreationRules, rule(g.cacertsPath(c), keyFieldRegex, g.recipientsOf(c)))
+			cfg.CreationRules = append(cfg.CreationRules, rule(CacertsPath(c.Name), keyFieldRegex, g.recipientsOf(c)))
 		}
 	}
 	for _, tc := range g.topo.Clusters() {
@@ -56,5 +56,5 @@ func (g *gen) sopsConfig() []byte {
 		MACOnlyEncrypted: true,
 		Age:              strings.Join(operators, ","),
 	})
-	return marshalDocs(&cfg)
+	return g.marshalDocs(&cfg)
 }

@@ -3,6 +3,7 @@ package generator
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -90,14 +91,17 @@ func TestTamperCorpus(t *testing.T) {
 	if sc == nil {
 		t.Fatal("no golden scenario with remote secrets")
 	}
-	prior := mustGenerate(t, sc.inv, testOptions(withCredentials(t, sc.inv, nil))).Map()
-	for p, data := range withCredentials(t, sc.inv, nil) {
+	// One set of stored credentials for both runs: each encryption is
+	// fresh, and a remote secret records which credential it was built from.
+	creds := withCredentials(t, sc.inv, nil)
+	prior := mustGenerate(t, sc.inv, testOptions(maps.Clone(creds))).Map()
+	for p, data := range creds {
 		prior[p] = data
 	}
 	watched := sortedKeys(topology.New(sc.inv).Watched())[0]
 	kinds := map[string]string{
 		"root CA key":   RootCAPath,
-		"cacerts":       (&gen{inv: sc.inv}).cacertsPath(&sc.inv.Clusters[0]),
+		"cacerts":       CacertsPath(sc.inv.Clusters[0].Name),
 		"remote secret": StageDir(topology.New(sc.inv).Watched()[watched][0], meshStage) + "/" + remoteSecretsDir + "/" + watched + ".sops.yaml",
 		"credential":    CredentialPath(watched),
 	}

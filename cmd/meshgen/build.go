@@ -52,7 +52,7 @@ func (c *cli) build(args []string) int {
 		c.errorf("read output: %v", err)
 		return exitBad
 	}
-	out, err := buildOverlay(d.files, cluster)
+	out, err := buildOverlay(d.Files, cluster)
 	if err != nil {
 		c.errorf("%v", err)
 		c.hintf("run 'meshgen generate' first, and check the cluster name")

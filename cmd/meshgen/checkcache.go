@@ -99,20 +99,20 @@ func inputsDigest(co common, invData []byte, files []string, ids []age.Identity)
 // treeDigest digests the tree as read from disk.
 func treeDigest(d *disk) string {
 	h := sha256.New()
-	paths := make([]string, 0, len(d.files))
-	for p := range d.files {
+	paths := make([]string, 0, len(d.Files))
+	for p := range d.Files {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	for _, p := range paths {
-		fmt.Fprintf(h, "F %s %d\n", p, len(d.files[p]))
-		h.Write(d.files[p])
+		fmt.Fprintf(h, "F %s %d\n", p, len(d.Files[p]))
+		h.Write(d.Files[p])
 	}
 	var other []string
-	for p := range d.foreign {
+	for p := range d.Foreign {
 		other = append(other, "X "+p)
 	}
-	for _, p := range d.stale {
+	for _, p := range d.Stale {
 		other = append(other, "T "+p)
 	}
 	sort.Strings(other)
@@ -133,10 +133,10 @@ func (c *cli) checkCacheHit(co common, ids []age.Identity) bool {
 // 0644; generate restores 0600) and no temporary files left by a killed run.
 func (c *cli) generateCacheHit(co common, ids []age.Identity) bool {
 	d, hit := c.cacheLookup(co, ids)
-	if !hit || len(d.stale) > 0 {
+	if !hit || len(d.Stale) > 0 {
 		return false // leftovers of a killed run are generate's to remove
 	}
-	for p, mode := range d.modes {
+	for p, mode := range d.Modes {
 		want := os.FileMode(0o644)
 		if strings.HasSuffix(p, ".sops.yaml") && path.Base(p) != ".sops.yaml" {
 			want = 0o600

@@ -9,43 +9,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// commandTable is the one list of meshgen's commands and their flags that
-// the completion scripts are written from. The flags' descriptions come
-// from the commands' own FlagSets, and a test checks that every flag of
-// every FlagSet is here and nothing else is, so the two cannot drift.
-var commandTable = []commandSpec{
-	{name: "generate", summary: "write or refresh the generated tree", flags: []flagSpec{
-		inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
-		{name: "root-cert", value: fileValue},
-		{name: "root-key", value: fileValue},
-		{name: "check"},
-	}},
-	{name: "diff", summary: "route changes and unified diff of what generate would change", flags: []flagSpec{
-		inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
-		{name: "format", value: choiceValue, choices: diffFormats},
-	}},
-	{name: "routes", summary: "the route table: who reaches which service, how", flags: []flagSpec{
-		inventoryFlag,
-		{name: "from", value: wordValue},
-		{name: "host", value: wordValue},
-		{name: "format", value: choiceValue, choices: routeFormats},
-	}},
-	{name: "validate", summary: "inventory checks and a kustomize build of every overlay", flags: []flagSpec{
-		inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
-	}},
-	{name: "build", summary: "kustomize build of one overlay to stdout", args: "CLUSTER", flags: []flagSpec{
-		inventoryFlag, outputFlag, allowTestKeysFlag,
-	}},
-	{name: "credentials set", summary: "store a cluster's API credential, encrypted", args: "CLUSTER", flags: []flagSpec{
-		inventoryFlag, outputFlag,
-		{name: "token-file", value: fileValue},
-		{name: "ca-file", value: fileValue},
-		waitFlag, allowTestKeysFlag,
-	}},
-	{name: "version", summary: "print meshgen's version"},
-	{name: "completion", summary: "print a shell completion script", args: "SHELL", choices: shells},
-}
-
 // commandSpec is one command: its name ("credentials set" for a command
 // with a subcommand), positional arguments and flags.
 type commandSpec struct {
@@ -54,6 +17,12 @@ type commandSpec struct {
 	args    string   // positional arguments, for help text
 	choices []string // the values of the positional argument, when fixed
 	flags   []flagSpec
+	// run carries the command out; commands sharing a first word
+	// ("credentials set") share it.
+	run func(c *cli, args []string) int
+	// synopsis are the command's lines of meshgen's usage text: how it is
+	// called, and what that does.
+	synopsis [][2]string
 }
 
 type valueKind int

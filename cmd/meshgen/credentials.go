@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/pem"
 	"fmt"
 	"time"
@@ -74,7 +73,7 @@ func (c *cli) credentials(args []string) int {
 		return exitBad
 	}
 	data, err := generator.EncryptCredential(generator.Credential{Cluster: cluster, Token: string(token), CA: ca},
-		inv.Mesh.Recipients, generator.Options{Rand: rand.Reader, Now: time.Now().UTC()})
+		inv.Mesh.Recipients, generator.Options{Now: time.Now().UTC()})
 	if err != nil {
 		c.errorf("credentials set: %v", err)
 		return exitBad
@@ -94,16 +93,16 @@ func (c *cli) credentials(args []string) int {
 		return exitBad
 	}
 	p := generator.CredentialPath(cluster)
-	if d.foreign[p] || d.foreignParent(p) {
-		c.errorf("%v", &conflictError{paths: []string{p}})
+	if d.Foreign[p] || d.ForeignParent(p) {
+		c.errorf("%v", &generator.ConflictError{Paths: []string{p}})
 		return exitBad
 	}
 	op := byte('A')
-	if _, ok := d.files[p]; ok {
+	if _, ok := d.Files[p]; ok {
 		op = 'M'
 	}
 	wrote = true
-	if err := apply(co.out, []change{{path: p, op: op, new: data, mode: 0o600}}); err != nil {
+	if err := apply(co.out, []generator.Change{{Path: p, Op: op, New: data, Mode: 0o600}}); err != nil {
 		wrote = pendingJournal(co.out)
 		c.errorf("write %s: %v", co.out, err)
 		return exitBad

@@ -48,21 +48,21 @@ func (c *cli) diff(args []string) int {
 	if s == nil {
 		return st
 	}
-	changes, err := plan(s.disk, s.tree)
+	changes, err := generator.Plan(&s.disk.Disk, s.tree)
 	if err != nil {
 		c.reportPlanError(err)
 		return exitBad
 	}
-	changes = drift(withPending(changes, s.disk, s.tree))
+	changes = generator.Drift(generator.WithPending(changes, &s.disk.Disk, s.tree))
 	routes := c.routeChanges(s)
-	releases, err := generator.CompareReleases(s.disk.files, s.tree.Map())
+	releases, err := generator.CompareReleases(s.disk.Files, s.tree.Map())
 	if err != nil {
 		c.errorf("release changes are not summarised: %v", err)
 		releases = nil
 	}
 	counts := map[byte]int{}
 	for _, ch := range changes {
-		counts[ch.op]++
+		counts[ch.Op]++
 	}
 	if format == "json" {
 		if err := c.writeJSONDiff(routes, releases, changes, s.tree, counts); err != nil {
@@ -84,7 +84,7 @@ func (c *cli) diff(args []string) int {
 		}
 		for _, ch := range changes {
 			if why := reason(ch, s.tree); why != "" {
-				fmt.Fprintf(c.stdout, "# %s: %s\n", ch.path, why)
+				fmt.Fprintf(c.stdout, "# %s: %s\n", ch.Path, why)
 			}
 			c.stdout.Write(fileDiff(ch))
 		}
@@ -98,11 +98,11 @@ func (c *cli) diff(args []string) int {
 }
 
 // reason says why a file changes where its diff cannot.
-func reason(ch change, t *generator.Tree) string {
-	if ch.pending != "" {
-		return ch.pending
+func reason(ch generator.Change, t *generator.Tree) string {
+	if ch.Pending != "" {
+		return ch.Pending
 	}
-	return t.Reasons[ch.path]
+	return t.Reasons[ch.Path]
 }
 
 // reportPending says, after a preview, how many secrets it could not
@@ -124,9 +124,9 @@ const pendingHunk = "@@ new content not computed: needs an age identity @@\n"
 // tree without one gets a note instead of a list of every route.
 func (c *cli) routeChanges(s *state) []generator.RouteChange {
 	out := []generator.RouteChange{}
-	prior, ok := s.disk.files[generator.MeshMDPath]
+	prior, ok := s.disk.Files[generator.MeshMDPath]
 	if !ok {
-		if len(s.disk.files) > 0 { // a first run needs no note
+		if len(s.disk.Files) > 0 { // a first run needs no note
 			c.errorf("the tree has no %s: route changes are not summarised", generator.MeshMDPath)
 		}
 		return out
@@ -149,18 +149,18 @@ func (c *cli) routeChanges(s *state) []generator.RouteChange {
 }
 
 // fileDiff is the unified diff of one change, encrypted values redacted.
-func fileDiff(ch change) []byte {
-	oldName, newName := "a/"+ch.path, "b/"+ch.path
-	switch ch.op {
+func fileDiff(ch generator.Change) []byte {
+	oldName, newName := "a/"+ch.Path, "b/"+ch.Path
+	switch ch.Op {
 	case 'A':
 		oldName = "/dev/null"
 	case 'D':
 		newName = "/dev/null"
 	}
-	if ch.pending != "" {
+	if ch.Pending != "" {
 		return []byte(fmt.Sprintf("--- %s\n+++ %s\n%s", oldName, newName, pendingHunk))
 	}
-	d := diff.Diff(oldName, redact(ch.old), newName, redact(ch.new))
+	d := diff.Diff(oldName, redact(ch.Old), newName, redact(ch.New))
 	if d == nil {
 		// Only encrypted values changed.
 		d = []byte(fmt.Sprintf("--- %s\n+++ %s\n@@ encrypted values changed @@\n", oldName, newName))
@@ -205,7 +205,7 @@ type jsonSummary struct {
 
 var opNames = map[byte]string{'A': "added", 'M': "modified", 'D': "removed"}
 
-func (c *cli) writeJSONDiff(routes []generator.RouteChange, releases []generator.ReleaseChange, changes []change, t *generator.Tree, counts map[byte]int) error {
+func (c *cli) writeJSONDiff(routes []generator.RouteChange, releases []generator.ReleaseChange, changes []generator.Change, t *generator.Tree, counts map[byte]int) error {
 	doc := jsonDiff{
 		Routes:   routes,
 		Releases: releases,
@@ -213,7 +213,7 @@ func (c *cli) writeJSONDiff(routes []generator.RouteChange, releases []generator
 		Summary:  jsonSummary{Files: len(changes), Added: counts['A'], Modified: counts['M'], Removed: counts['D']},
 	}
 	for _, ch := range changes {
-		doc.Changes = append(doc.Changes, jsonChange{Path: ch.path, Op: opNames[ch.op], Reason: reason(ch, t), NeedsIdentity: ch.pending != "", Diff: string(fileDiff(ch))})
+		doc.Changes = append(doc.Changes, jsonChange{Path: ch.Path, Op: opNames[ch.Op], Reason: reason(ch, t), NeedsIdentity: ch.Pending != "", Diff: string(fileDiff(ch))})
 	}
 	enc := json.NewEncoder(c.stdout)
 	enc.SetEscapeHTML(false)

@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/meshgen/meshgen/generator"
 )
 
 func (c *cli) generate(args []string) int {
@@ -48,20 +50,20 @@ func (c *cli) generate(args []string) int {
 	if s == nil {
 		return st
 	}
-	changes, err := plan(s.disk, s.tree)
+	changes, err := generator.Plan(&s.disk.Disk, s.tree)
 	if err != nil {
 		c.reportPlanError(err)
 		return exitBad
 	}
 	if check {
-		changes = drift(withPending(changes, s.disk, s.tree))
+		changes = generator.Drift(generator.WithPending(changes, &s.disk.Disk, s.tree))
 		for _, ch := range changes {
-			fmt.Fprintf(c.stdout, "%c %s\n", ch.op, ch.path)
+			fmt.Fprintf(c.stdout, "%c %s\n", ch.Op, ch.Path)
 		}
 		if len(changes) > 0 {
 			for _, ch := range changes {
-				if ch.pending != "" {
-					c.errorf("%s: %s", ch.path, ch.pending)
+				if ch.Pending != "" {
+					c.errorf("%s: %s", ch.Path, ch.Pending)
 				}
 			}
 			c.errorf("%d generated %s stale in %s", len(changes), plural(len(changes), "file is", "files are"), co.out)
@@ -82,15 +84,15 @@ func (c *cli) generate(args []string) int {
 		}
 		return exitBad
 	}
-	if len(changes) == 0 && len(s.disk.stale) == 0 {
+	if len(changes) == 0 && len(s.disk.Stale) == 0 {
 		c.recordCheck(co, s) // nothing written: the tree read is the tree on disk
 	}
-	if changes = drift(changes); len(changes) > 0 {
+	if changes = generator.Drift(changes); len(changes) > 0 {
 		var w, r int
 		for _, ch := range changes {
-			if ch.op == 'D' {
+			if ch.Op == 'D' {
 				r++
-				c.errorf("removed %s", ch.path)
+				c.errorf("removed %s", ch.Path)
 			} else {
 				w++
 			}
@@ -101,7 +103,7 @@ func (c *cli) generate(args []string) int {
 }
 
 func (c *cli) reportPlanError(err error) {
-	var ce *conflictError
+	var ce *generator.ConflictError
 	if errors.As(err, &ce) {
 		c.errorf("%v", err)
 		c.hintf("move those files away, or generate into another directory; meshgen only replaces files that start with its 'Code generated' header")

@@ -190,14 +190,14 @@ func TestCredentialModeRestored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changes, err := plan(d, &generator.Tree{})
+	changes, err := generator.Plan(&d.Disk, &generator.Tree{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(changes) != 1 || changes[0].op != 'P' || changes[0].path != p {
+	if len(changes) != 1 || changes[0].Op != 'P' || changes[0].Path != p {
 		t.Fatalf("plan = %+v, want a mode change of %s", changes, p)
 	}
-	if len(drift(changes)) != 0 {
+	if len(generator.Drift(changes)) != 0 {
 		t.Error("a mode is no drift")
 	}
 	if err := apply(root, changes); err != nil {

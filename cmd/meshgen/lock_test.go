@@ -93,7 +93,7 @@ func TestConcurrentGenerate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		report := generator.CheckReport(parsed, d.files, ids, time.Now().UTC())
+		report := generator.CheckReport(parsed, d.Files, ids, time.Now().UTC())
 		for _, f := range report.Findings {
 			t.Errorf("trial %d (%d runs, wait %v): %s", trial, runs, wait, f)
 		}

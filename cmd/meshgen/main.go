@@ -83,22 +83,6 @@ func (c *cli) main(args []string) int {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "generate":
-		return c.generate(rest)
-	case "diff":
-		return c.diff(rest)
-	case "routes":
-		return c.routes(rest)
-	case "validate":
-		return c.validate(rest)
-	case "build":
-		return c.build(rest)
-	case "version":
-		return c.version(rest)
-	case "credentials":
-		return c.credentials(rest)
-	case "completion":
-		return c.completion(rest)
 	case "help", "-h", "--help":
 		if len(rest) > 0 {
 			return c.main(append(rest[:1:1], "--help"))
@@ -106,30 +90,108 @@ func (c *cli) main(args []string) int {
 		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
+	for _, spec := range commandTable {
+		if first, _, _ := strings.Cut(spec.name, " "); first == cmd {
+			return spec.run(c, rest)
+		}
+	}
 	c.errorf("unknown command %q", cmd)
 	c.hintf("commands are %s", strings.Join(commands, ", "))
 	return exitBad
 }
 
 // commands are the top-level commands, in the order of commandTable.
-var commands = topLevel()
+var commands []string
 
-const usage = `meshgen turns an inventory of clusters, networks and exported services into
+// usage is meshgen's help text, its command lines from commandTable.
+var usage string
+
+func usageText() string {
+	var b strings.Builder
+	b.WriteString(`meshgen turns an inventory of clusters, networks and exported services into
 the per-cluster kustomize overlays of one Istio multicluster mesh.
 
 Usage:
-  meshgen generate [-i inventory.yaml] [-o DIR]   write or refresh the tree
-  meshgen generate --check                        exit 1 if the tree is stale
-  meshgen diff                                    what generate would change: routes, then a unified diff
-  meshgen routes [--from C] [--host H]            the route table: who reaches which service, how
-  meshgen validate                                inventory lint + build every overlay
-  meshgen build CLUSTER                           kustomize build of one overlay to stdout
-  meshgen credentials set CLUSTER --token-file F --ca-file F
-                                                  store an API credential, encrypted
-  meshgen version                                 print the version
-  meshgen completion bash|zsh|fish                print a shell completion script
-
+`)
+	for _, spec := range commandTable {
+		for _, line := range spec.synopsis {
+			if len(line[0]) < 40 {
+				fmt.Fprintf(&b, "  meshgen %-40s%s\n", line[0], line[1])
+			} else {
+				fmt.Fprintf(&b, "  meshgen %s\n  %48s%s\n", line[0], "", line[1])
+			}
+		}
+	}
+	b.WriteString(`
 Run 'meshgen COMMAND --help' for a command's flags and examples.
 
 Exit status: 0 ok, 1 stale tree or findings, 2 bad input, usage or I/O error.
-`
+`)
+	return b.String()
+}
+
+// commandTable is the one list of meshgen's commands: Main dispatches on
+// it, the usage text and the completion scripts are written from it. The flags' descriptions come
+// from the commands' own FlagSets, and a test checks that every flag of
+// every FlagSet is here and nothing else is, so the two cannot drift.
+var commandTable []commandSpec
+
+// The table refers to the commands' methods, which read it (help, unknown
+// commands, completion), so it is filled in at init.
+func init() {
+	commandTable = commandSpecs()
+	commands = topLevel()
+	usage = usageText()
+}
+
+func commandSpecs() []commandSpec {
+	return []commandSpec{
+		{name: "generate", summary: "write or refresh the generated tree", run: (*cli).generate, synopsis: [][2]string{
+			{"generate [-i inventory.yaml] [-o DIR]", "write or refresh the tree"},
+			{"generate --check", "exit 1 if the tree is stale"},
+		}, flags: []flagSpec{
+			inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
+			{name: "root-cert", value: fileValue},
+			{name: "root-key", value: fileValue},
+			{name: "check"},
+		}},
+		{name: "diff", summary: "route changes and unified diff of what generate would change", run: (*cli).diff, synopsis: [][2]string{
+			{"diff", "what generate would change: routes, then a unified diff"},
+		}, flags: []flagSpec{
+			inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
+			{name: "format", value: choiceValue, choices: diffFormats},
+		}},
+		{name: "routes", summary: "the route table: who reaches which service, how", run: (*cli).routes, synopsis: [][2]string{
+			{"routes [--from C] [--host H]", "the route table: who reaches which service, how"},
+		}, flags: []flagSpec{
+			inventoryFlag,
+			{name: "from", value: wordValue},
+			{name: "host", value: wordValue},
+			{name: "format", value: choiceValue, choices: routeFormats},
+		}},
+		{name: "validate", summary: "inventory checks and a kustomize build of every overlay", run: (*cli).validate, synopsis: [][2]string{
+			{"validate", "inventory lint + build every overlay"},
+		}, flags: []flagSpec{
+			inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
+		}},
+		{name: "build", summary: "kustomize build of one overlay to stdout", args: "CLUSTER", run: (*cli).build, synopsis: [][2]string{
+			{"build CLUSTER", "kustomize build of one overlay to stdout"},
+		}, flags: []flagSpec{
+			inventoryFlag, outputFlag, allowTestKeysFlag,
+		}},
+		{name: "credentials set", summary: "store a cluster's API credential, encrypted", args: "CLUSTER", run: (*cli).credentials, synopsis: [][2]string{
+			{"credentials set CLUSTER --token-file F --ca-file F", "store an API credential, encrypted"},
+		}, flags: []flagSpec{
+			inventoryFlag, outputFlag,
+			{name: "token-file", value: fileValue},
+			{name: "ca-file", value: fileValue},
+			waitFlag, allowTestKeysFlag,
+		}},
+		{name: "version", summary: "print meshgen's version", run: (*cli).version, synopsis: [][2]string{
+			{"version", "print the version"},
+		}},
+		{name: "completion", summary: "print a shell completion script", args: "SHELL", choices: shells, run: (*cli).completion, synopsis: [][2]string{
+			{"completion bash|zsh|fish", "print a shell completion script"},
+		}},
+	}
+}

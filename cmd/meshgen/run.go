@@ -1,7 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -203,9 +202,8 @@ func (c *cli) compute(co common) (*state, int) {
 		return nil, exitBad
 	}
 	opts := generator.Options{
-		Prior:      d.files,
+		Prior:      d.Files,
 		Now:        time.Now().UTC(),
-		Rand:       rand.Reader,
 		Identities: ids,
 		Preview:    co.preview,
 	}
@@ -237,11 +235,11 @@ func (c *cli) compute(co common) (*state, int) {
 	}
 	tree, err := generator.Generate(inv, opts)
 	c.endProgress()
-	if err != nil && len(d.links) > 0 {
+	if err != nil && len(d.Links) > 0 {
 		// A symbolic link hides what lies behind it, which then looks
 		// missing (a new cluster, say); name it first, since it is the
 		// likelier cause of what follows.
-		for _, l := range d.links {
+		for _, l := range d.Links {
 			c.errorf("%s is a symbolic link; meshgen neither reads nor writes through it", l)
 		}
 	}

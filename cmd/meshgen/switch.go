@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/meshgen/meshgen/generator"
 )
 
 // A generate run changes the tree as one switch, so that a run that fails or
@@ -76,7 +78,14 @@ func hit(op, p string) {
 // public material is ever written. A failure before the journal is
 // committed leaves the tree as it was (the staged files are removed); a
 // failure after leaves the journal, and the next generate completes it.
-func apply(root string, changes []change) error {
+func apply(root string, changes []generator.Change) error {
+	// Every path comes from generator's layout or from the tree read below
+	// root; one that would leave root is a bug, and nothing is written.
+	for _, c := range changes {
+		if !filepath.IsLocal(filepath.FromSlash(c.Path)) {
+			return fmt.Errorf("internal error: refusing to write %q outside %s", c.Path, root)
+		}
+	}
 	var staged []string
 	var dirs []string
 	cleanup := func() {
@@ -91,35 +100,35 @@ func apply(root string, changes []change) error {
 	}
 	var ops, removals []journalOp
 	for _, c := range changes {
-		switch c.op {
+		switch c.Op {
 		case 'D', 'T':
-			removals = append(removals, journalOp{Op: "remove", Path: c.path})
+			removals = append(removals, journalOp{Op: "remove", Path: c.Path})
 			continue
 		case 'P':
-			ops = append(ops, journalOp{Op: "chmod", Path: c.path, Mode: c.mode})
+			ops = append(ops, journalOp{Op: "chmod", Path: c.Path, Mode: c.Mode})
 			continue
 		}
-		dst := filepath.Join(root, filepath.FromSlash(c.path))
+		dst := filepath.Join(root, filepath.FromSlash(c.Path))
 		dir := filepath.Dir(dst)
 		dirs = append(dirs, dir)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			cleanup()
 			return err
 		}
-		hit("write", c.path)
+		hit("write", c.Path)
 		if writeFault != nil {
-			if err := writeFault(c.path); err != nil {
+			if err := writeFault(c.Path); err != nil {
 				cleanup()
 				return err
 			}
 		}
-		tmp, err := writeTemp(dir, filepath.Base(dst), c.new, c.mode)
+		tmp, err := writeTemp(dir, filepath.Base(dst), c.New, c.Mode)
 		if err != nil {
 			cleanup()
 			return err
 		}
 		staged = append(staged, tmp)
-		ops = append(ops, journalOp{Op: "rename", Path: c.path, From: path.Join(path.Dir(c.path), filepath.Base(tmp))})
+		ops = append(ops, journalOp{Op: "rename", Path: c.Path, From: path.Join(path.Dir(c.Path), filepath.Base(tmp))})
 	}
 	ops = append(ops, removals...)
 	if len(ops) == 0 {
@@ -291,7 +300,7 @@ func ownedPath(p string) bool {
 		// A temporary file at the top: of an owned file, or of the journal.
 		return ownedTopTemp(top)
 	}
-	return slices.Contains(ownedRoots, top)
+	return slices.Contains(generator.OwnedRoots, top)
 }
 
 // ownedTopTemp reports whether name, a temporary file at the top of the
@@ -299,7 +308,7 @@ func ownedPath(p string) bool {
 // MESH.md) or for the journal.
 func ownedTopTemp(name string) bool {
 	target := tempTarget(name)
-	return slices.Contains(ownedRoots, target) || target == journalName
+	return slices.Contains(generator.OwnedRoots, target) || target == journalName
 }
 
 // linkOnPath returns the first directory on the way to p (slash-separated,

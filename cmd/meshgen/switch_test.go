@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/meshgen/meshgen/generator/fleet"
+
+	"github.com/meshgen/meshgen/generator"
 )
 
 // crashed is the panic value of an injected crash.
@@ -48,7 +50,7 @@ func campaignSeed(t *testing.T) uint64 {
 type switchFixture struct {
 	work, old, inv string
 	env            func(string) string
-	changes        []change
+	changes        []generator.Change
 	oldState, want map[string]string
 }
 
@@ -94,12 +96,12 @@ func newSwitchFixture(t *testing.T) *switchFixture {
 	if s == nil {
 		t.Fatalf("compute: exit %d\n%s", code, c.stderr)
 	}
-	if f.changes, err = plan(s.disk, s.tree); err != nil {
+	if f.changes, err = generator.Plan(&s.disk.Disk, s.tree); err != nil {
 		t.Fatal(err)
 	}
 	ops := map[byte]int{}
 	for _, ch := range f.changes {
-		ops[ch.op]++
+		ops[ch.Op]++
 	}
 	if ops['A'] == 0 || ops['M'] == 0 || ops['D'] == 0 {
 		t.Fatalf("the plan should add, modify and remove files: %v", ops)
@@ -132,7 +134,7 @@ func (f *switchFixture) generate(t *testing.T, data []byte, out string) {
 // applyUntil applies the fixture's plan to root, crashing before the
 // operation numbered at (1-based; 0: never). It returns the number of
 // rename and remove operations reached.
-func applyUntil(t *testing.T, root string, changes []change, at int) (n int, crash *crashed) {
+func applyUntil(t *testing.T, root string, changes []generator.Change, at int) (n int, crash *crashed) {
 	t.Helper()
 	crashPoint = func(op, p string) {
 		n++

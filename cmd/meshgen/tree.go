@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -10,32 +9,18 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"regexp"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/meshgen/meshgen/generator"
 )
 
-// ownedRoots are the only places of the output directory meshgen looks at.
-// Within them a file is meshgen's when its first line carries the
-// generated-file marker; every other file is left alone.
-var ownedRoots = []string{".sops.yaml", "MESH.md", "argocd", "credentials", "flux", "overlays", "pki"}
-
-// inputRoots hold files other commands write and generate only reads.
-var inputRoots = []string{"credentials"}
-
-// disk is the generated part of an output directory as found on disk.
+// disk is the generated part of an output directory as found on disk, and
+// where it was read from.
 type disk struct {
-	root    string
-	files   map[string][]byte      // generated files by slash path
-	modes   map[string]fs.FileMode // their permissions
-	foreign map[string]bool        // other files (and symlinks) within the owned roots
-	links   []string               // the symbolic links among them
-	stale   []string               // temporary files an interrupted run left behind
+	generator.Disk
+	root string
 }
 
 // staleTemp matches the temporary files apply writes (see writeTemp). One
@@ -46,7 +31,7 @@ var staleTemp = regexp.MustCompile(`^\..+\.meshgen-[0-9a-f]{12}\.tmp$`)
 // readTree reads the files meshgen owns below root. A missing root is an
 // empty tree. Symbolic links are never followed.
 func readTree(root string) (*disk, error) {
-	d := &disk{root: root, files: map[string][]byte{}, modes: map[string]fs.FileMode{}, foreign: map[string]bool{}}
+	d := &disk{root: root, Disk: generator.Disk{Files: map[string][]byte{}, Modes: map[string]fs.FileMode{}, Foreign: map[string]bool{}}}
 	if fi, err := os.Lstat(root); errors.Is(err, fs.ErrNotExist) {
 		return d, nil
 	} else if err != nil {
@@ -59,11 +44,11 @@ func readTree(root string) (*disk, error) {
 	if entries, err := os.ReadDir(root); err == nil {
 		for _, e := range entries {
 			if staleTemp.MatchString(e.Name()) && e.Type().IsRegular() && ownedTopTemp(e.Name()) {
-				d.stale = append(d.stale, e.Name())
+				d.Stale = append(d.Stale, e.Name())
 			}
 		}
 	}
-	for _, r := range ownedRoots {
+	for _, r := range generator.OwnedRoots {
 		start := filepath.Join(root, r)
 		if _, err := os.Lstat(start); errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -76,16 +61,16 @@ func readTree(root string) (*disk, error) {
 			rel = filepath.ToSlash(rel)
 			switch {
 			case e.Type()&fs.ModeSymlink != 0:
-				d.foreign[rel] = true
-				d.links = append(d.links, rel)
+				d.Foreign[rel] = true
+				d.Links = append(d.Links, rel)
 				return nil
 			case e.IsDir():
 				return nil
 			case !e.Type().IsRegular():
-				d.foreign[rel] = true
+				d.Foreign[rel] = true
 				return nil
 			case staleTemp.MatchString(e.Name()):
-				d.stale = append(d.stale, rel)
+				d.Stale = append(d.Stale, rel)
 				return nil
 			}
 			data, generated, err := readIfGenerated(p)
@@ -93,15 +78,15 @@ func readTree(root string) (*disk, error) {
 				return err
 			}
 			if !generated {
-				d.foreign[rel] = true
+				d.Foreign[rel] = true
 				return nil
 			}
 			info, err := e.Info()
 			if err != nil {
 				return err
 			}
-			d.files[rel] = data
-			d.modes[rel] = info.Mode().Perm()
+			d.Files[rel] = data
+			d.Modes[rel] = info.Mode().Perm()
 			return nil
 		})
 		if err != nil {
@@ -140,126 +125,6 @@ func readIfGenerated(p string) ([]byte, bool, error) {
 		return nil, false, err
 	}
 	return append(data, rest...), true, nil
-}
-
-// change is one file operation of a plan.
-type change struct {
-	path     string
-	op       byte // 'A' add, 'M' modify, 'D' delete, 'P' permissions only, 'T' remove a stale temporary file
-	old, new []byte
-	mode     fs.FileMode
-	// pending, in a preview, says why this secret would change: its new
-	// content needs an identity the run was not given (generator.Tree.Pending).
-	pending string
-}
-
-// plan compares the tree on disk with the generated one.
-func plan(d *disk, t *generator.Tree) ([]change, error) {
-	var changes []change
-	var conflicts, ancestors []string
-	want := map[string]bool{}
-	for _, f := range t.Files {
-		want[f.Path] = true
-		mode := fs.FileMode(0o644)
-		if f.Secret {
-			mode = 0o600
-		}
-		old, ok := d.files[f.Path]
-		switch {
-		case d.foreignParent(f.Path):
-			// Name the link (or file) in the way, once, rather than every
-			// file meshgen would write behind it.
-			if at := d.foreignAncestor(f.Path); !slices.Contains(ancestors, at) {
-				ancestors = append(ancestors, at)
-			}
-		case d.foreign[f.Path]:
-			conflicts = append(conflicts, f.Path)
-		case !ok:
-			changes = append(changes, change{path: f.Path, op: 'A', new: f.Data, mode: mode})
-		case !bytes.Equal(old, f.Data):
-			changes = append(changes, change{path: f.Path, op: 'M', old: old, new: f.Data, mode: mode})
-		case d.modes[f.Path] != mode:
-			// Git does not keep modes: a fresh clone has 0644 secret files.
-			// The content is current, so this is no drift; generate fixes
-			// the mode.
-			changes = append(changes, change{path: f.Path, op: 'P', mode: mode})
-		}
-	}
-	if len(conflicts) > 0 || len(ancestors) > 0 {
-		ce := &conflictError{paths: conflicts}
-		sort.Strings(ancestors)
-		for _, p := range ancestors {
-			if slices.Contains(d.links, p) {
-				ce.links = append(ce.links, p)
-			} else {
-				ce.paths = append(ce.paths, p)
-			}
-		}
-		return nil, ce
-	}
-	for p, old := range d.files {
-		switch {
-		case !want[p] && !isInput(p):
-			changes = append(changes, change{path: p, op: 'D', old: old})
-		case isInput(p) && strings.HasSuffix(p, ".sops.yaml") && d.modes[p] != 0o600:
-			// A stored credential is a secret like the generated ones; a
-			// fresh clone has it 0644.
-			changes = append(changes, change{path: p, op: 'P', mode: 0o600})
-		}
-	}
-	for _, p := range d.stale {
-		changes = append(changes, change{path: p, op: 'T'})
-	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].path < changes[j].path })
-	return changes, nil
-}
-
-func isInput(p string) bool {
-	for _, r := range inputRoots {
-		if p == r || strings.HasPrefix(p, r+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-// foreignParent reports whether a directory on the way to p is a foreign
-// file or a symbolic link, which meshgen must not write through.
-func (d *disk) foreignParent(p string) bool {
-	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
-		if d.foreign[dir] {
-			return true
-		}
-	}
-	return false
-}
-
-// foreignAncestor is the topmost foreign directory entry (a symbolic link,
-// or a file where a directory belongs) on the way to p.
-func (d *disk) foreignAncestor(p string) string {
-	at := ""
-	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
-		if d.foreign[dir] {
-			at = dir
-		}
-	}
-	return at
-}
-
-type conflictError struct {
-	paths []string // files in the way
-	links []string // symbolic links in the way
-}
-
-func (e *conflictError) Error() string {
-	var msgs []string
-	if len(e.paths) > 0 {
-		msgs = append(msgs, fmt.Sprintf("%s exists but was not generated by meshgen (or is a symbolic link); refusing to overwrite it", strings.Join(e.paths, ", ")))
-	}
-	for _, l := range e.links {
-		msgs = append(msgs, fmt.Sprintf("%s is a symbolic link; meshgen neither reads nor writes through it, so it cannot write what belongs there", l))
-	}
-	return strings.Join(msgs, "\nmeshgen: ")
 }
 
 func writeTemp(dir, base string, data []byte, mode fs.FileMode) (string, error) {
@@ -311,43 +176,4 @@ func syncDirs(dirs []string) {
 			f.Close()
 		}
 	}
-}
-
-// drift drops permission-only changes and the removal of stale temporary
-// files: they are not drift, only a property of the checkout.
-// withPending adds to changes the secrets a preview could not write: each
-// is added or modified, with the reason, but its new content unknown.
-func withPending(changes []change, d *disk, t *generator.Tree) []change {
-	if len(t.Pending) == 0 {
-		return changes
-	}
-	at := map[string]int{}
-	for i, c := range changes {
-		at[c.path] = i
-	}
-	for p, why := range t.Pending {
-		if i, ok := at[p]; ok {
-			// Only the mode differed (the prior bytes were kept).
-			changes[i].op, changes[i].old, changes[i].pending = 'M', d.files[p], why
-			continue
-		}
-		old, ok := d.files[p]
-		op := byte('A')
-		if ok {
-			op = 'M'
-		}
-		changes = append(changes, change{path: p, op: op, old: old, new: old, pending: why})
-	}
-	sort.Slice(changes, func(i, j int) bool { return changes[i].path < changes[j].path })
-	return changes
-}
-
-func drift(changes []change) []change {
-	var out []change
-	for _, c := range changes {
-		if c.op != 'P' && c.op != 'T' {
-			out = append(out, c)
-		}
-	}
-	return out
 }

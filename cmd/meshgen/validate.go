@@ -44,15 +44,18 @@ func (c *cli) validate(args []string) int {
 	}
 	// The builds above check what generate would write; the tree on disk
 	// is what clusters get, so its secrets are checked as they are.
-	if len(s.disk.files) > 0 {
+	if len(s.disk.Files) > 0 {
 		ids, err := c.identities(co)
 		if err != nil {
 			c.errorf("%v", err)
 			return exitBad
 		}
-		r := generator.CheckReport(s.inv, s.disk.files, ids, time.Now().UTC())
+		r := generator.CheckReport(s.inv, s.disk.Files, ids, time.Now().UTC())
+		// Findings are positioned as compilers and linters print them
+		// (file:line:col: msg), so editors and CI annotations jump there.
 		for _, f := range r.Findings {
-			c.errorf("%s: %s", filepath.Join(co.out, filepath.FromSlash(f.Path)), f.Msg)
+			f.Path = filepath.Join(co.out, filepath.FromSlash(f.Path))
+			fmt.Fprintln(c.stderr, f)
 			findings++
 		}
 		c.reportDecrypted(co, r, len(ids) > 0)

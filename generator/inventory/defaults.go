@@ -1,6 +1,10 @@
 package inventory
 
-import "time"
+import (
+	"time"
+
+	meshpki "github.com/meshgen/meshgen/generator/pki"
+)
 
 // Defaults of optional fields, as documented on the fields.
 const (
@@ -8,7 +12,7 @@ const (
 	DefaultDiscovery      = "remote-secrets"
 	DefaultServiceSuffix  = "global"
 	DefaultInstaller      = "helm"
-	DefaultKeyAlgorithm   = "ecdsa-p256"
+	DefaultKeyAlgorithm   = string(meshpki.DefaultAlgorithm)
 	DefaultRootCommonName = "Root CA"
 	DefaultGatewayPort    = 15443
 	DefaultRootValidity   = 87600 * time.Hour

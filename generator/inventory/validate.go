@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"filippo.io/age"
+
+	meshpki "github.com/meshgen/meshgen/generator/pki"
 )
 
 var (
@@ -175,7 +177,7 @@ func (v *validator) mesh() {
 			v.errorf(fmt.Sprintf("mesh.pki.trustedRoots[%d]", i), "must not be empty")
 		}
 	}
-	v.oneOf("mesh.pki.keyAlgorithm", pki.KeyAlgorithm, "ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096")
+	v.oneOf("mesh.pki.keyAlgorithm", pki.KeyAlgorithm, meshpki.AlgorithmNames()...)
 	for path, d := range map[string]Duration{
 		"mesh.pki.root.validity":            pki.Root.Validity,
 		"mesh.pki.intermediate.validity":    pki.Intermediate.Validity,

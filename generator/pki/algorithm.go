@@ -1,10 +1,13 @@
 package pki
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"strings"
 
@@ -30,6 +33,16 @@ const DefaultAlgorithm = ECDSAP256
 // Algorithms lists the supported algorithms in a stable order.
 var Algorithms = []Algorithm{ECDSAP256, ECDSAP384, RSA2048, RSA3072, RSA4096}
 
+// AlgorithmNames are the inventory spellings of Algorithms, in the same
+// order: the one list that validation and the inventory schema use.
+func AlgorithmNames() []string {
+	names := make([]string, len(Algorithms))
+	for i, a := range Algorithms {
+		names[i] = string(a)
+	}
+	return names
+}
+
 // ParseKeyAlgorithm parses an inventory algorithm name; "" gives the default.
 func ParseKeyAlgorithm(s string) (Algorithm, error) {
 	if s == "" {
@@ -40,11 +53,7 @@ func ParseKeyAlgorithm(s string) (Algorithm, error) {
 			return a, nil
 		}
 	}
-	names := make([]string, len(Algorithms))
-	for i, a := range Algorithms {
-		names[i] = string(a)
-	}
-	return "", fmt.Errorf("unknown key algorithm %q (want one of %s)", s, strings.Join(names, ", "))
+	return "", fmt.Errorf("unknown key algorithm %q (want one of %s)", s, strings.Join(AlgorithmNames(), ", "))
 }
 
 func (a Algorithm) orDefault() Algorithm {
@@ -70,6 +79,41 @@ func (a Algorithm) keyRequest() (*csr.KeyRequest, error) {
 	}
 	_, err := ParseKeyAlgorithm(string(a))
 	return nil, err
+}
+
+// newKey generates a key of algorithm a with the crypto libraries and
+// returns it with its PEM form: SEC 1 for ECDSA, PKCS #1 for RSA, as cfssl
+// writes them.
+func (a Algorithm) newKey() (crypto.Signer, []byte, error) {
+	var key crypto.Signer
+	var block *pem.Block
+	switch a.orDefault() {
+	case ECDSAP256, ECDSAP384:
+		curve := elliptic.P256()
+		if a.orDefault() == ECDSAP384 {
+			curve = elliptic.P384()
+		}
+		k, err := ecdsa.GenerateKey(curve, rand.Reader)
+		if err != nil {
+			return nil, nil, err
+		}
+		der, err := x509.MarshalECPrivateKey(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		key, block = k, &pem.Block{Type: "EC PRIVATE KEY", Bytes: der}
+	case RSA2048, RSA3072, RSA4096:
+		bits := map[Algorithm]int{RSA2048: 2048, RSA3072: 3072, RSA4096: 4096}[a]
+		k, err := rsa.GenerateKey(rand.Reader, bits)
+		if err != nil {
+			return nil, nil, err
+		}
+		key, block = k, &pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)}
+	default:
+		_, err := ParseKeyAlgorithm(string(a))
+		return nil, nil, err
+	}
+	return key, pem.EncodeToMemory(block), nil
 }
 
 // AlgorithmOf returns the algorithm of cert's public key, or "" when it is

@@ -2,16 +2,18 @@ package pki
 
 import (
 	"crypto"
+	"crypto/rand"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"time"
 
-	"github.com/cloudflare/cfssl/csr"
 	"github.com/cloudflare/cfssl/helpers"
-	"github.com/cloudflare/cfssl/initca"
 	cflog "github.com/cloudflare/cfssl/log"
+	"github.com/cloudflare/cfssl/signer"
 )
 
 func init() {
@@ -47,42 +49,68 @@ type RootRequest struct {
 	Algorithm Algorithm
 	// Validity is how long the root is valid; 0 means DefaultRootValidity.
 	Validity time.Duration
+	// NotBefore is the start of validity, from the caller's clock. Required.
+	NotBefore time.Time
 }
 
-// NewRoot creates a self-signed root CA with cfssl's initca. Its validity
-// starts at the wall clock (cfssl backdates it by a few minutes).
+// NewRoot creates a self-signed root CA: a fresh key from the crypto
+// libraries, CA:TRUE without a path length limit, key usage cert sign and
+// CRL sign, valid from req.NotBefore (the caller's clock, to the second)
+// for req.Validity. Only the key, serial and signature are random.
 func NewRoot(req RootRequest) (*CA, error) {
-	if req.CommonName == "" {
+	switch {
+	case req.CommonName == "":
 		return nil, errors.New("pki: root: CommonName is empty")
-	}
-	kr, err := req.Algorithm.keyRequest()
-	if err != nil {
-		return nil, fmt.Errorf("pki: root: %w", err)
+	case req.NotBefore.IsZero():
+		return nil, errors.New("pki: root: NotBefore is zero; pass the caller's clock")
+	case req.Validity < 0:
+		return nil, errors.New("pki: root: Validity is negative")
 	}
 	validity := req.Validity
 	if validity == 0 {
 		validity = DefaultRootValidity
 	}
-	if validity < 0 {
-		return nil, errors.New("pki: root: Validity is negative")
-	}
-	cr := &csr.CertificateRequest{
-		CN:         req.CommonName,
-		KeyRequest: kr,
-		CA:         &csr.CAConfig{Expiry: validity.String()},
-	}
-	if req.Organization != "" {
-		cr.Names = []csr.Name{{O: req.Organization}}
-	}
-	certPEM, _, keyPEM, err := initca.New(cr)
+	key, keyPEM, err := req.Algorithm.newKey()
 	if err != nil {
-		return nil, fmt.Errorf("pki: root: cfssl initca: %w", err)
+		return nil, fmt.Errorf("pki: root: %w", err)
 	}
-	cert, err := parseCert(certPEM)
+	serial, err := newSerial()
+	if err != nil {
+		return nil, fmt.Errorf("pki: root: %w", err)
+	}
+	subject := pkix.Name{CommonName: req.CommonName}
+	if req.Organization != "" {
+		subject.Organization = []string{req.Organization}
+	}
+	notBefore := req.NotBefore.UTC().Truncate(time.Second)
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               subject,
+		NotBefore:             notBefore,
+		NotAfter:              notBefore.Add(validity),
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		MaxPathLen:            -1,
+		SignatureAlgorithm:    signer.DefaultSigAlgo(key),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	if err != nil {
+		return nil, fmt.Errorf("pki: root: %w", err)
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	cert, err := x509.ParseCertificate(der)
 	if err != nil {
 		return nil, fmt.Errorf("pki: root: %w", err)
 	}
 	return &CA{CertPEM: certPEM, KeyPEM: keyPEM, Cert: cert}, nil
+}
+
+// newSerial is a random positive 159-bit serial number (RFC 5280 allows at
+// most 20 octets).
+func newSerial() (*big.Int, error) {
+	limit := new(big.Int).Lsh(big.NewInt(1), 159)
+	return rand.Int(rand.Reader, limit)
 }
 
 // ImportRoot brings an existing root CA: certPEM must hold a self-signed

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/cryptotest"
 	"time"
 
 	"github.com/cloudflare/cfssl/csr"
@@ -36,7 +37,7 @@ func testRoot(t testing.TB) *CA {
 	t.Helper()
 	rootOnce.Do(func() {
 		var err error
-		rootCA, err = NewRoot(RootRequest{CommonName: "meshgen test root", Organization: "meshgen-test"})
+		rootCA, err = NewRoot(RootRequest{CommonName: "meshgen test root", Organization: "meshgen-test", NotBefore: time.Now()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,7 +84,7 @@ func TestAlgorithms(t *testing.T) {
 	for _, alg := range Algorithms {
 		t.Run(string(alg), func(t *testing.T) {
 			t.Parallel()
-			root, err := NewRoot(RootRequest{CommonName: "root " + string(alg), Organization: "meshgen-test", Algorithm: alg, Validity: 3650 * day})
+			root, err := NewRoot(RootRequest{CommonName: "root " + string(alg), Organization: "meshgen-test", Algorithm: alg, Validity: 3650 * day, NotBefore: time.Now()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -168,7 +169,7 @@ func TestIssueIntermediateErrors(t *testing.T) {
 }
 
 func TestValidityCappedAtRoot(t *testing.T) {
-	root, err := NewRoot(RootRequest{CommonName: "short root", Validity: 48 * time.Hour})
+	root, err := NewRoot(RootRequest{CommonName: "short root", Validity: 48 * time.Hour, NotBefore: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +269,7 @@ func TestImportRoot(t *testing.T) {
 
 func TestTwoRootBundle(t *testing.T) {
 	oldRoot := testRoot(t)
-	newRoot, err := NewRoot(RootRequest{CommonName: "meshgen test root 2", Organization: "meshgen-test"})
+	newRoot, err := NewRoot(RootRequest{CommonName: "meshgen test root 2", Organization: "meshgen-test", NotBefore: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +332,7 @@ func TestReissueReason(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherRoot, err := NewRoot(RootRequest{CommonName: "other"})
+	otherRoot, err := NewRoot(RootRequest{CommonName: "other", NotBefore: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +448,7 @@ func BenchmarkIssueIntermediatesRSA4096(b *testing.B) { benchmarkIssue(b, RSA409
 // TestNoChurnNearRootExpiry: an intermediate cut short by the root's expiry
 // is kept inside renewBefore, since a new one could not last longer.
 func TestNoChurnNearRootExpiry(t *testing.T) {
-	root, err := NewRoot(RootRequest{CommonName: "Root CA", Organization: "Test", Validity: 1000 * time.Hour})
+	root, err := NewRoot(RootRequest{CommonName: "Root CA", Organization: "Test", Validity: 1000 * time.Hour, NotBefore: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,4 +473,36 @@ func TestNoChurnNearRootExpiry(t *testing.T) {
 // key, built here so that no key-shaped text sits in the source.
 func garbageKeyPEM(typ string) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: []byte("secret")})
+}
+
+// TestNewRootTakesTheTime: the root's validity is the caller's, to the
+// second, and with the global random pinned the same request gives the
+// same root (nothing reads the wall clock).
+func TestNewRootTakesTheTime(t *testing.T) {
+	at := time.Date(2026, 1, 2, 3, 4, 5, 600, time.UTC)
+	req := RootRequest{CommonName: "Root CA", Organization: "o", Validity: 48 * time.Hour, NotBefore: at}
+	newRoot := func() *CA {
+		cryptotest.SetGlobalRandom(t, 3)
+		ca, err := NewRoot(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ca
+	}
+	a, b := newRoot(), newRoot()
+	if !a.Cert.NotBefore.Equal(at.Truncate(time.Second)) || !a.Cert.NotAfter.Equal(at.Truncate(time.Second).Add(48*time.Hour)) {
+		t.Errorf("validity %v..%v", a.Cert.NotBefore, a.Cert.NotAfter)
+	}
+	if !bytes.Equal(a.CertPEM, b.CertPEM) || !bytes.Equal(a.KeyPEM, b.KeyPEM) {
+		t.Error("the same request and global random gave two roots")
+	}
+	if err := KeyMatches(a.Cert, a.KeyPEM); err != nil {
+		t.Error(err)
+	}
+	if !a.Cert.IsCA || a.Cert.MaxPathLen != -1 || a.Cert.KeyUsage != x509.KeyUsageCertSign|x509.KeyUsageCRLSign {
+		t.Errorf("root constraints: CA %v pathlen %d usage %v", a.Cert.IsCA, a.Cert.MaxPathLen, a.Cert.KeyUsage)
+	}
+	if _, err := NewRoot(RootRequest{CommonName: "Root CA"}); err == nil || !strings.Contains(err.Error(), "NotBefore is zero") {
+		t.Errorf("a root without a time: %v", err)
+	}
 }

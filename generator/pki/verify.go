@@ -28,30 +28,73 @@ func Verify(roots []*x509.Certificate, ca *CA) error {
 			return errors.New("pki: verify: CertPEM and Cert differ")
 		}
 	}
-	if !cert.BasicConstraintsValid || !cert.IsCA {
-		return errors.New("pki: verify: certificate is not a CA")
-	}
-	if cert.MaxPathLen != 0 || !cert.MaxPathLenZero {
-		return errors.New("pki: verify: certificate does not have pathlen 0")
-	}
-	if cert.KeyUsage&x509.KeyUsageCertSign == 0 {
-		return errors.New("pki: verify: certificate lacks the certificate-signing key usage")
+	if err := CheckIntermediateCA(cert); err != nil {
+		return fmt.Errorf("pki: verify: %w", err)
 	}
 	if err := KeyMatches(cert, ca.KeyPEM); err != nil {
 		return fmt.Errorf("pki: verify: %w", err)
 	}
+	if err := ChainsTo(cert, roots); err != nil {
+		return fmt.Errorf("pki: verify: certificate does not chain to the root bundle: %w", err)
+	}
+	return nil
+}
+
+// CheckIntermediateCA checks the constraints of a cluster intermediate: a
+// CA with pathlen 0 that may sign certificates.
+func CheckIntermediateCA(cert *x509.Certificate) error {
+	if !cert.BasicConstraintsValid || !cert.IsCA {
+		return errors.New("certificate is not a CA")
+	}
+	if cert.MaxPathLen != 0 || !cert.MaxPathLenZero {
+		return errors.New("certificate does not have pathlen 0")
+	}
+	if cert.KeyUsage&x509.KeyUsageCertSign == 0 {
+		return errors.New("certificate lacks the certificate-signing key usage")
+	}
+	return nil
+}
+
+// ChainsTo verifies cert's chain to one of roots as of its NotBefore, so
+// that the result does not depend on the wall clock; expiry is Renewal's
+// concern.
+func ChainsTo(cert *x509.Certificate, roots []*x509.Certificate) error {
 	pool := x509.NewCertPool()
 	for _, r := range roots {
 		pool.AddCert(r)
 	}
-	if _, err := cert.Verify(x509.VerifyOptions{
+	_, err := cert.Verify(x509.VerifyOptions{
 		Roots:       pool,
 		CurrentTime: cert.NotBefore,
 		KeyUsages:   []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	}); err != nil {
-		return fmt.Errorf("pki: verify: certificate does not chain to the root bundle: %w", err)
+	})
+	return err
+}
+
+// Renewal is where an intermediate stands in its renewal cycle.
+type Renewal int
+
+const (
+	Current Renewal = iota // keep it
+	Due                    // within renewBefore of expiry: re-issue it
+	Expired                // past NotAfter
+)
+
+// RenewalOf is the renewal rule, the one generate and validate both apply:
+// an intermediate is due within renewBefore of its NotAfter, except when
+// the root's own expiry cut it short (a new one would end at the same
+// moment, so re-issuing would only churn; the root must be rotated, and
+// validate says so about the root). root may be nil.
+func RenewalOf(cert, root *x509.Certificate, renewBefore time.Duration, now time.Time) Renewal {
+	switch {
+	case !now.Before(cert.NotAfter):
+		return Expired
+	case now.Add(renewBefore).Before(cert.NotAfter):
+		return Current
+	case root != nil && cert.NotAfter.Equal(root.NotAfter):
+		return Current
 	}
-	return nil
+	return Due
 }
 
 // ReissueReason says why an existing intermediate must be replaced, or ""
@@ -91,16 +134,10 @@ func ReissueReason(existing *x509.Certificate, root *x509.Certificate, want Inte
 	if got != wantLen && !(got < wantLen && existing.NotAfter.Equal(root.NotAfter)) {
 		return fmt.Sprintf("validity policy changed from %s to %s", Hours(got), Hours(wantLen))
 	}
-	if !now.Before(existing.NotAfter) {
+	switch RenewalOf(existing, root, renewBefore, now) {
+	case Expired:
 		return fmt.Sprintf("expired %s", existing.NotAfter.UTC().Format(time.DateOnly))
-	}
-	if !now.Add(renewBefore).Before(existing.NotAfter) {
-		if existing.NotAfter.Equal(root.NotAfter) {
-			// Cut short by the root's own expiry: a new intermediate would
-			// end at the same moment, so re-issuing on every run would only
-			// churn. The root must be rotated; validate says so.
-			return ""
-		}
+	case Due:
 		return fmt.Sprintf("expires %s, within renewBefore %s", existing.NotAfter.UTC().Format(time.DateOnly), Hours(renewBefore))
 	}
 	return ""

@@ -3,9 +3,9 @@ package sops
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"time"
@@ -51,7 +51,7 @@ func newGCM(key []byte, nonceSize int) (cipher.AEAD, error) {
 
 // encryptLeaf returns the ENC[...] form of v. Empty strings stay empty and
 // consume no randomness, as in sops.
-func encryptLeaf(v any, key []byte, ad string, rnd io.Reader) (string, error) {
+func encryptLeaf(v any, key []byte, ad string) (string, error) {
 	if s, ok := v.(string); ok && s == "" {
 		return "", nil
 	}
@@ -60,7 +60,7 @@ func encryptLeaf(v any, key []byte, ad string, rnd io.Reader) (string, error) {
 		return "", err
 	}
 	iv := make([]byte, ivSize)
-	if _, err := io.ReadFull(rnd, iv); err != nil {
+	if _, err := rand.Read(iv); err != nil {
 		return "", fmt.Errorf("reading randomness for IV: %w", err)
 	}
 	gcm, err := newGCM(key, ivSize)

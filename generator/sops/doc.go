@@ -4,9 +4,10 @@
 // Argo CD's KSOPS, which embed sops).
 //
 // The format is implemented here directly instead of importing
-// github.com/getsops/sops, which pulls in every cloud KMS SDK and draws its
-// randomness and clock from globals. Here randomness and time are options, so
-// a caller that pins them gets byte-identical output.
+// github.com/getsops/sops, which pulls in every cloud KMS SDK and reads the
+// clock from globals. Here time is an option; randomness comes from
+// crypto/rand and the data key is wrapped with filippo.io/age itself. No
+// cryptographic primitive or format below the SOPS envelope is written here.
 //
 // A SOPS file is the plaintext document with every selected leaf value
 // replaced by

@@ -1,10 +1,10 @@
 package sops
 
 import (
+	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"time"
@@ -12,8 +12,9 @@ import (
 	"filippo.io/age"
 )
 
-// EncryptOptions configure Encrypt. Randomness and time are inputs so that
-// the same options give the same bytes.
+// EncryptOptions configure Encrypt. Time is an input; randomness (the data
+// key, IVs and age's file keys) comes from crypto/rand, so tests that need
+// repeatable bytes pin it with testing/cryptotest.SetGlobalRandom.
 type EncryptOptions struct {
 	// Recipients are the age X25519 recipients (age1...) the data key is
 	// wrapped for. Encrypt sorts and de-duplicates them.
@@ -32,23 +33,14 @@ type EncryptOptions struct {
 	// AES-GCM bound to its key path, and the MAC still detects a removed
 	// or reordered encrypted value.
 	MACOnlyEncrypted bool
-	// Rand supplies the data key, IVs and age randomness. Required. It is
-	// read in a fixed order: 32 bytes of data key, 32 bytes per non-empty
-	// encrypted value in document order, 32 bytes for the MAC, then per
-	// recipient (sorted) 16+32+16 bytes for age.
-	Rand io.Reader
 	// Now is written to sops.lastmodified (truncated to the second, UTC).
 	// Required.
 	Now time.Time
 }
 
 // Encrypt encrypts one plaintext YAML document (a Kubernetes object) into a
-// SOPS file. Key order is preserved; comments are dropped. The output is
-// deterministic given opts.Rand and opts.Now.
+// SOPS file. Key order is preserved; comments are dropped.
 func Encrypt(plain []byte, opts EncryptOptions) ([]byte, error) {
-	if opts.Rand == nil {
-		return nil, errors.New("sops: EncryptOptions.Rand is nil")
-	}
 	if opts.Now.IsZero() {
 		return nil, errors.New("sops: EncryptOptions.Now is zero")
 	}
@@ -82,19 +74,19 @@ func Encrypt(plain []byte, opts EncryptOptions) ([]byte, error) {
 	}
 
 	dataKey := make([]byte, 32)
-	if _, err := io.ReadFull(opts.Rand, dataKey); err != nil {
+	if _, err := rand.Read(dataKey); err != nil {
 		return nil, fmt.Errorf("sops: reading randomness for the data key: %w", err)
 	}
-	w := newWalker(r, md.MACOnlyEncrypted, dataKey, opts.Rand)
+	w := newWalker(r, md.MACOnlyEncrypted, dataKey)
 	body, err := w.encrypt(doc, nil)
 	if err != nil {
 		return nil, err
 	}
-	if md.mac, err = encryptLeaf(w.sum(), dataKey, md.LastModified.Format(time.RFC3339), opts.Rand); err != nil {
+	if md.mac, err = encryptLeaf(w.sum(), dataKey, md.LastModified.Format(time.RFC3339)); err != nil {
 		return nil, fmt.Errorf("sops: encrypting the MAC: %w", err)
 	}
 	for _, rcp := range recipients {
-		enc, err := wrapDataKey(dataKey, rcp, opts.Rand)
+		enc, err := wrapDataKey(dataKey, rcp)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +120,7 @@ func open(body mapping, md *fileMeta, ids []age.Identity) (dataKey []byte, plain
 	if err != nil {
 		return nil, nil, err
 	}
-	w := newWalker(r, md.MACOnlyEncrypted, dataKey, nil)
+	w := newWalker(r, md.MACOnlyEncrypted, dataKey)
 	out, err := w.decrypt(body, nil)
 	if err != nil {
 		return nil, nil, err
@@ -158,13 +150,47 @@ func ReadMetadata(data []byte) (*Metadata, error) {
 	return &m, nil
 }
 
+// Public is what a SOPS file shows without an identity: its metadata and
+// the values it keeps in plaintext.
+type Public struct {
+	Metadata
+	body mapping
+}
+
+// ReadPublic decodes a SOPS file once for both its metadata and its
+// plaintext values. It needs no identity and does not check the MAC.
+func ReadPublic(data []byte) (*Public, error) {
+	body, md, err := splitDocument(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Public{Metadata: md.Metadata, body: body}, nil
+}
+
+// Plain returns the string at a key path (e.g. "stringData",
+// "ca-cert.pem") when the file stores it unencrypted.
+func (p *Public) Plain(path ...string) (string, bool) {
+	var v any = p.body
+	for _, k := range path {
+		m, ok := v.(mapping)
+		if !ok {
+			return "", false
+		}
+		if v, ok = m.get(k); !ok {
+			return "", false
+		}
+	}
+	s, ok := v.(string)
+	if !ok || encValue.MatchString(s) {
+		return "", false
+	}
+	return s, true
+}
+
 // ReencryptOptions configure Reencrypt.
 type ReencryptOptions struct {
 	// Recipients are the new age recipients; sorted and de-duplicated.
 	Recipients []string
-	// Rand supplies the age randomness (16+32+16 bytes per recipient).
-	// Required.
-	Rand io.Reader
 }
 
 // Reencrypt wraps a file's existing data key for a new set of recipients.
@@ -173,9 +199,6 @@ type ReencryptOptions struct {
 // is fully decrypted and its MAC verified first, so a tampered file is never
 // re-blessed. If the recipient set is unchanged, data is returned as is.
 func Reencrypt(data []byte, ids []age.Identity, opts ReencryptOptions) ([]byte, error) {
-	if opts.Rand == nil {
-		return nil, errors.New("sops: ReencryptOptions.Rand is nil")
-	}
 	recipients, err := parseRecipients(opts.Recipients)
 	if err != nil {
 		return nil, err
@@ -199,7 +222,7 @@ func Reencrypt(data []byte, ids []age.Identity, opts ReencryptOptions) ([]byte, 
 	md.age = md.age[:0]
 	md.Recipients = recipients
 	for _, rcp := range recipients {
-		enc, err := wrapDataKey(dataKey, rcp, opts.Rand)
+		enc, err := wrapDataKey(dataKey, rcp)
 		if err != nil {
 			return nil, err
 		}

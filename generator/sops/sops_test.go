@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"flag"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/cryptotest"
 	"time"
 
 	"filippo.io/age"
@@ -56,12 +56,6 @@ const regexCAKey = `^(ca-key\.pem|data|stringData)$`
 
 var fixedNow = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func seeded(seed byte) *rand.ChaCha8 {
-	var s [32]byte
-	s[0] = seed
-	return rand.NewChaCha8(s)
-}
-
 // normalize is what Decrypt should return for a plaintext input: the same
 // tree, emitted the way sops emits it.
 func normalize(t *testing.T, plain string) []byte {
@@ -100,7 +94,6 @@ func TestRoundTrip(t *testing.T) {
 				Recipients:       []string{op.recipient, cl.recipient, op.recipient},
 				EncryptedRegex:   tt.regex,
 				MACOnlyEncrypted: tt.macOnly,
-				Rand:             seeded(1),
 				Now:              fixedNow,
 			})
 			if err != nil {
@@ -138,10 +131,11 @@ func TestRoundTrip(t *testing.T) {
 
 func TestEncryptDeterministic(t *testing.T) {
 	op := loadTestIdentity(t, "operator")
-	enc := func(seed byte, now time.Time) []byte {
+	enc := func(seed uint64, now time.Time) []byte {
+		cryptotest.SetGlobalRandom(t, seed)
 		out, err := Encrypt([]byte(secretYAML), EncryptOptions{
 			Recipients: []string{op.recipient}, EncryptedRegex: regexCAKey,
-			MACOnlyEncrypted: true, Rand: seeded(seed), Now: now,
+			MACOnlyEncrypted: true, Now: now,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -150,10 +144,10 @@ func TestEncryptDeterministic(t *testing.T) {
 	}
 	a, b := enc(7, fixedNow), enc(7, fixedNow)
 	if !bytes.Equal(a, b) {
-		t.Fatal("same Rand and Now gave different bytes")
+		t.Fatal("the same global random and Now gave different bytes")
 	}
 	if bytes.Equal(a, enc(8, fixedNow)) {
-		t.Error("different Rand gave the same bytes")
+		t.Error("a different global random gave the same bytes")
 	}
 	if bytes.Equal(a, enc(7, fixedNow.Add(time.Hour))) {
 		t.Error("different Now gave the same bytes")
@@ -179,7 +173,7 @@ func TestEncryptDeterministic(t *testing.T) {
 
 func TestEncryptErrors(t *testing.T) {
 	op := loadTestIdentity(t, "operator")
-	ok := EncryptOptions{Recipients: []string{op.recipient}, Rand: seeded(1), Now: fixedNow}
+	ok := EncryptOptions{Recipients: []string{op.recipient}, Now: fixedNow}
 	tests := []struct {
 		name  string
 		plain string
@@ -188,7 +182,6 @@ func TestEncryptErrors(t *testing.T) {
 	}{
 		{"no recipients", secretYAML, func(o *EncryptOptions) { o.Recipients = nil }, "no age recipients"},
 		{"bad recipient", secretYAML, func(o *EncryptOptions) { o.Recipients = []string{"age1nope"} }, "not an age X25519 recipient"},
-		{"no rand", secretYAML, func(o *EncryptOptions) { o.Rand = nil }, "Rand is nil"},
 		{"no now", secretYAML, func(o *EncryptOptions) { o.Now = time.Time{} }, "Now is zero"},
 		{"bad regex", secretYAML, func(o *EncryptOptions) { o.EncryptedRegex = "(" }, "EncryptedRegex"},
 		{"already sops", "a: b\nsops: {}\n", nil, "already has a top-level sops key"},
@@ -235,7 +228,7 @@ func TestTamper(t *testing.T) {
 	encrypt := func(macOnly bool) []byte {
 		out, err := Encrypt([]byte(secretYAML), EncryptOptions{
 			Recipients: []string{op.recipient}, EncryptedRegex: `^ca-key\.pem$`,
-			MACOnlyEncrypted: macOnly, Rand: seeded(3), Now: fixedNow,
+			MACOnlyEncrypted: macOnly, Now: fixedNow,
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -318,7 +311,7 @@ func TestTamper(t *testing.T) {
 
 func TestDecryptWrongIdentity(t *testing.T) {
 	op := loadTestIdentity(t, "operator")
-	enc, err := Encrypt([]byte(secretYAML), EncryptOptions{Recipients: []string{op.recipient}, Rand: seeded(1), Now: fixedNow})
+	enc, err := Encrypt([]byte(secretYAML), EncryptOptions{Recipients: []string{op.recipient}, Now: fixedNow})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,14 +345,13 @@ func TestReencrypt(t *testing.T) {
 	cl := loadTestIdentity(t, "cluster")
 	orig, err := Encrypt([]byte(secretYAML), EncryptOptions{
 		Recipients: []string{op.recipient}, EncryptedRegex: regexCAKey,
-		MACOnlyEncrypted: true, Rand: seeded(5), Now: fixedNow,
+		MACOnlyEncrypted: true, Now: fixedNow,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	re, err := Reencrypt(orig, []age.Identity{op.identity}, ReencryptOptions{
-		Recipients: []string{cl.recipient, op.recipient}, Rand: seeded(6),
-	})
+		Recipients: []string{cl.recipient, op.recipient}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,15 +376,15 @@ func TestReencrypt(t *testing.T) {
 		t.Error("plaintext changed")
 	}
 
-	same, err := Reencrypt(re, []age.Identity{cl.identity}, ReencryptOptions{Recipients: []string{op.recipient, cl.recipient}, Rand: seeded(9)})
+	same, err := Reencrypt(re, []age.Identity{cl.identity}, ReencryptOptions{Recipients: []string{op.recipient, cl.recipient}})
 	if err != nil || !bytes.Equal(same, re) {
 		t.Errorf("unchanged recipients should return the input unchanged (err %v)", err)
 	}
-	if _, err := Reencrypt(re, nil, ReencryptOptions{Recipients: []string{op.recipient}, Rand: seeded(9)}); !errors.Is(err, ErrNoIdentity) {
+	if _, err := Reencrypt(re, nil, ReencryptOptions{Recipients: []string{op.recipient}}); !errors.Is(err, ErrNoIdentity) {
 		t.Errorf("without identity: err = %v", err)
 	}
 	tampered := bytes.Replace(orig, []byte("2026-01-02T03:04:05Z"), []byte("2026-01-02T03:04:06Z"), 1)
-	if _, err := Reencrypt(tampered, []age.Identity{op.identity}, ReencryptOptions{Recipients: []string{cl.recipient}, Rand: seeded(9)}); !errors.Is(err, ErrMACMismatch) {
+	if _, err := Reencrypt(tampered, []age.Identity{op.identity}, ReencryptOptions{Recipients: []string{cl.recipient}}); !errors.Is(err, ErrMACMismatch) {
 		t.Errorf("tampered: err = %v", err)
 	}
 }
@@ -423,7 +415,7 @@ func TestReadMetadata(t *testing.T) {
 	cl := loadTestIdentity(t, "cluster")
 	enc, err := Encrypt([]byte(secretYAML), EncryptOptions{
 		Recipients: []string{op.recipient, cl.recipient}, EncryptedRegex: regexCAKey,
-		MACOnlyEncrypted: true, Rand: seeded(1), Now: fixedNow,
+		MACOnlyEncrypted: true, Now: fixedNow,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -458,7 +450,7 @@ func TestIdentitiesFromEnv(t *testing.T) {
 	cl := loadTestIdentity(t, "cluster")
 	clKey := cl.identity.String()
 	// A malformed identity: the test-only one with its last character (part
-	// of the bech32 checksum) changed.
+	// of the checksum) changed.
 	last := byte('Q')
 	if clKey[len(clKey)-1] == last {
 		last = 'P'
@@ -510,8 +502,8 @@ func TestIdentitiesFromEnv(t *testing.T) {
 
 func FuzzDecrypt(f *testing.F) {
 	op := loadTestIdentity(f, "operator")
-	for i, macOnly := range []bool{true, false} {
-		enc, err := Encrypt([]byte(mixedYAML), EncryptOptions{Recipients: []string{op.recipient}, MACOnlyEncrypted: macOnly, Rand: seeded(byte(i)), Now: fixedNow})
+	for _, macOnly := range []bool{true, false} {
+		enc, err := Encrypt([]byte(mixedYAML), EncryptOptions{Recipients: []string{op.recipient}, MACOnlyEncrypted: macOnly, Now: fixedNow})
 		if err != nil {
 			f.Fatal(err)
 		}

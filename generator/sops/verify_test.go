@@ -44,7 +44,7 @@ func TestVerifyAgreesWithSops(t *testing.T) {
 	cl := loadTestIdentity(t, "cluster")
 	enc, err := Encrypt([]byte(secretYAML), EncryptOptions{
 		Recipients: []string{op.recipient, cl.recipient}, EncryptedRegex: regexCAKey,
-		MACOnlyEncrypted: true, Rand: seeded(5), Now: fixedNow,
+		MACOnlyEncrypted: true, Now: fixedNow,
 	})
 	if err != nil {
 		t.Fatal(err)

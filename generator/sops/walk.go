@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash"
-	"io"
 	"regexp"
 	"strings"
 )
@@ -71,12 +70,11 @@ type walker struct {
 	rules   rules
 	macOnly bool
 	key     []byte
-	rand    io.Reader // encrypting only
 	mac     hash.Hash
 }
 
-func newWalker(r rules, macOnly bool, key []byte, rnd io.Reader) *walker {
-	w := &walker{rules: r, macOnly: macOnly, key: key, rand: rnd, mac: sha512.New()}
+func newWalker(r rules, macOnly bool, key []byte) *walker {
+	w := &walker{rules: r, macOnly: macOnly, key: key, mac: sha512.New()}
 	if macOnly {
 		w.mac.Write(macOnlyEncryptedInit)
 	}
@@ -136,7 +134,7 @@ func (w *walker) encryptLeaf(v any, path []string) (any, error) {
 	if !enc {
 		return v, nil
 	}
-	s, err := encryptLeaf(v, w.key, additionalData(path), w.rand)
+	s, err := encryptLeaf(v, w.key, additionalData(path))
 	if err != nil {
 		return nil, fmt.Errorf("sops: %s: %w", strings.Join(path, "."), err)
 	}

@@ -1,7 +1,6 @@
 package oracle
 
 import (
-	"crypto/rand"
 	"os"
 	"regexp"
 	"strings"
@@ -40,7 +39,7 @@ func fleetTree(tb testing.TB, data []byte) (*inventory.Inventory, Tree) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	opts := generator.Options{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Rand: rand.Reader, Identities: ids, Prior: map[string][]byte{}}
+	opts := generator.Options{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Identities: ids, Prior: map[string][]byte{}}
 	for _, c := range inv.Clusters {
 		data, err := generator.EncryptCredential(generator.Credential{Cluster: c.Name, Token: "test-only-token-" + c.Name, CA: ca}, inv.Mesh.Recipients, opts)
 		if err != nil {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,6 +14,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/pki"
 )
 
 const (
@@ -201,6 +204,55 @@ func TestEnumsMatchValidation(t *testing.T) {
 			if outside != rejected {
 				t.Errorf("%s%s: validate says %q", key, v, msg)
 			}
+		}
+	}
+}
+
+// TestSchemaKeyAlgorithmsArePKIs ties the checked-in schema to the one list
+// of key algorithms, pki.Algorithms: an editor offers exactly what meshgen
+// can issue, and the field's doc comment names each of them.
+func TestSchemaKeyAlgorithmsArePKIs(t *testing.T) {
+	data, err := os.ReadFile(schemaFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var enum []string
+	var find func(v any)
+	find = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, w := range v {
+				if m, ok := w.(map[string]any); ok && k == "keyAlgorithm" {
+					for _, e := range m["enum"].([]any) {
+						enum = append(enum, e.(string))
+					}
+					if d, _ := m["description"].(string); d != "" {
+						for _, name := range pki.AlgorithmNames() {
+							if !strings.Contains(d, name) {
+								t.Errorf("keyAlgorithm's description does not name %s: %q", name, d)
+							}
+						}
+					}
+				}
+				find(w)
+			}
+		case []any:
+			for _, w := range v {
+				find(w)
+			}
+		}
+	}
+	var doc any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	find(doc)
+	if !slices.Equal(enum, pki.AlgorithmNames()) {
+		t.Errorf("schema keyAlgorithm enum %v, pki.Algorithms %v", enum, pki.AlgorithmNames())
+	}
+	for _, a := range pki.Algorithms {
+		if _, err := pki.ParseKeyAlgorithm(string(a)); err != nil {
+			t.Error(err)
 		}
 	}
 }

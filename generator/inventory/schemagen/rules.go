@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/pki"
 )
 
 // Patterns of the value rules in inventory/validate.go that a regular
@@ -12,7 +13,8 @@ const (
 	dnsSubdomain = `^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
 	version      = `^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$`
 	locality     = `^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$`
-	// An age X25519 recipient: "age1" and 58 Bech32 characters.
+	// An age X25519 recipient: "age1" and 58 characters of its checksummed
+	// base32 alphabet (age.ParseX25519Recipient checks the rest).
 	ageRecipient = `^age1[02-9ac-hj-np-z]{58}$`
 )
 
@@ -22,7 +24,7 @@ var (
 	discoveries   = []string{"service-entries", "remote-secrets"}
 	roles         = []string{inventory.RolePrimary, inventory.RoleRemote}
 	failovers     = []string{inventory.FailoverLocality, inventory.FailoverNone}
-	keyAlgorithms = []string{"ecdsa-p256", "ecdsa-p384", "rsa-2048", "rsa-3072", "rsa-4096"}
+	keyAlgorithms = pki.AlgorithmNames()
 )
 
 // rule adds what the Go type cannot say about a field.
