@@ -213,19 +213,7 @@ func TestLocalityPrioritiesCatchBrokenTrees(t *testing.T) {
 	all := scenarios(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var sc *scenario
-			for i := range all {
-				if all[i].name == tc.scenario {
-					sc = &all[i]
-				}
-			}
-			if sc == nil {
-				t.Fatalf("no scenario %s", tc.scenario)
-			}
-			tree := Tree{}
-			for p, d := range sc.tree {
-				tree[p] = append([]byte(nil), d...)
-			}
+			sc, tree := scenarioCopy(t, all, tc.scenario)
 			tc.mutate(tree)
 			want := topology.Routes(sc.inv)
 			res, err := Simulate(t, sc.inv, tree, want)

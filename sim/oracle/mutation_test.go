@@ -9,6 +9,22 @@ import (
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
+// scenarioCopy returns the named scenario and a copy of its tree to break.
+func scenarioCopy(t *testing.T, all []scenario, name string) (*scenario, Tree) {
+	t.Helper()
+	for i := range all {
+		if all[i].name == name {
+			tree := Tree{}
+			for p, d := range all[i].tree {
+				tree[p] = append([]byte(nil), d...)
+			}
+			return &all[i], tree
+		}
+	}
+	t.Fatalf("no scenario %s", name)
+	return nil, nil
+}
+
 // drop removes a file from a tree and from its directory's kustomization.
 func drop(t *testing.T, tree Tree, file string) {
 	t.Helper()
@@ -92,19 +108,7 @@ func TestOracleCatchesBrokenTrees(t *testing.T) {
 	all := scenarios(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var sc *scenario
-			for i := range all {
-				if all[i].name == tc.scenario {
-					sc = &all[i]
-				}
-			}
-			if sc == nil {
-				t.Fatalf("no scenario %s", tc.scenario)
-			}
-			tree := Tree{}
-			for p, d := range sc.tree {
-				tree[p] = append([]byte(nil), d...)
-			}
+			sc, tree := scenarioCopy(t, all, tc.scenario)
 			want := topology.Routes(sc.inv)
 			if res, err := Simulate(t, sc.inv, sc.tree, want); err != nil || len(Compare(want, res)) != 0 {
 				t.Fatalf("the unbroken tree does not hold: %v", err)
