@@ -71,7 +71,9 @@ func sortErrors(l ErrorList) ErrorList {
 	})
 	out := l[:0]
 	for i, e := range l {
-		if i > 0 && e.Error() == l[i-1].Error() {
+		// Error() is a function of these fields; comparing them spares
+		// redacting every message twice.
+		if i > 0 && e.File == l[i-1].File && e.Pos == l[i-1].Pos && e.Path == l[i-1].Path && e.Msg == l[i-1].Msg {
 			continue
 		}
 		out = append(out, e)
