@@ -30,8 +30,7 @@ var generatedBad = map[string]func(valid []byte) []byte{
 var wholeFile = map[string]bool{"empty": true, "only-comments": true, "too-large": true}
 
 // badRunBound only guards against hangs (an alias bomb, a blocking read);
-// bad input normally fails in
-// milliseconds.
+// bad input normally fails in milliseconds.
 const badRunBound = 30 * time.Second
 
 // TestBadInputs runs `meshgen generate` on every inventory of testdata/bad
