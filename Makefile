@@ -36,7 +36,8 @@ check-example:
 # Benchmarks, then the fleet measured side by side with istioctl and
 # kustomize; docs/performance.md records a run.
 bench: tools
-	go test -run '^$$' -bench 'NoChange|CheckFleet|LoadFleet|FirstRunPKI200$$|IssueIntermediates$$' -benchmem ./generator/... ./cmd/meshgen
+	go test -run '^$$' -bench 'NoChange|CheckFleet|LoadFleet|FirstRunPKI200$$|IssueIntermediates$$|ValidateWide' -benchmem ./generator/... ./cmd/meshgen
+	cd sim && CGO_ENABLED=0 go test -run '^$$' -bench 'SimulateFleetM' -benchtime 1x -benchmem ./oracle
 	bash generator/fleet/perf.sh 5
 
 # Regenerate inventory.schema.json from the inventory types and their doc
