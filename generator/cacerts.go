@@ -7,14 +7,16 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"filippo.io/age"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"filippo.io/age"
+
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
 	"github.com/meshgen/meshgen/generator/sops"
@@ -301,7 +303,7 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 		}})
 	}
 	// Reading the prior files back is independent per cluster.
-	parallel(len(jobs), func(i int) { g.judgeCacerts(st, jobs[i]) })
+	pool.All(len(jobs), func(i int) { g.judgeCacerts(st, jobs[i]) })
 	return jobs
 }
 

@@ -8,15 +8,13 @@ package generator
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
 
+	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
 	"github.com/meshgen/meshgen/generator/topology"
@@ -215,28 +213,11 @@ func (g *gen) run() error {
 	}
 	r := &computed{ses: ses, seBytes: g.marshalAllServiceEntries(ses), cacerts: cacerts.files, remote: remote}
 	outs := make([][]File, len(g.inv.Clusters))
-	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
+	pool.All(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {
 		g.tree.Files = append(g.tree.Files, files...)
 	}
 	return nil
-}
-
-// parallel runs f(0..n-1) on GOMAXPROCS workers.
-func parallel(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // marshalDocs renders objects as one YAML stream behind the header.

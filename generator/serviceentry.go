@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -265,7 +266,7 @@ func (g *gen) priorVIPs() map[string]string {
 		}
 	}
 	found := make([]map[string]string, len(files))
-	parallel(len(files), func(i int) {
+	pool.All(len(files), func(i int) {
 		m := map[string]string{}
 		for _, doc := range splitDocs(g.opts.Prior[files[i]]) {
 			host, addr := scanEntry(doc)
@@ -344,7 +345,7 @@ func (g *gen) marshalAllServiceEntries(ses map[string][]*ServiceEntry) map[*Serv
 	}
 	data := make([][]byte, len(unique))
 	errs := make([]error, len(unique))
-	parallel(len(unique), func(i int) { data[i], errs[i] = g.yaml.toYAML(unique[i]) })
+	pool.All(len(unique), func(i int) { data[i], errs[i] = g.yaml.toYAML(unique[i]) })
 	for _, err := range errs {
 		if err != nil {
 			// Typed values of this package always marshal.
