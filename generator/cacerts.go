@@ -56,12 +56,6 @@ type pkiState struct {
 	need []string
 }
 
-func (g *gen) recipientsOf(c *inventory.Cluster) []string {
-	rs := append(append([]string(nil), c.Recipients...), g.inv.Mesh.Recipients...)
-	sort.Strings(rs)
-	return slices.Compact(rs)
-}
-
 func (g *gen) encrypt(doc any, recipients []string) ([]byte, error) {
 	return encryptSecret(doc, recipients, keyFieldRegex, g.opts.Now)
 }
@@ -294,7 +288,7 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 			continue
 		}
 		c := tc.Cluster
-		jobs = append(jobs, &cacertsJob{cluster: c, recipients: g.recipientsOf(c), req: pki.IntermediateRequest{
+		jobs = append(jobs, &cacertsJob{cluster: c, recipients: g.topo.Cluster(c.Name).Recipients, req: pki.IntermediateRequest{
 			Cluster:      c.Name,
 			Organization: m.PKI.Intermediate.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
