@@ -161,8 +161,7 @@ type gen struct {
 // computed is what the phases before rendering returned, handed to each
 // cluster's renderer: nothing travels back through gen.
 type computed struct {
-	ses     map[string][]*ServiceEntry   // ServiceEntries by config cluster
-	seBytes map[*ServiceEntry][]byte     // each distinct one marshalled once
+	seFiles map[string][]byte            // ServiceEntries files by config cluster
 	cacerts map[string][]byte            // encrypted cacerts files by cluster
 	remote  map[string]map[string][]byte // remote secret files by watcher, then path
 }
@@ -188,7 +187,7 @@ func (g *gen) addSecret(p string, data []byte) {
 
 func (g *gen) run() error {
 	// topology (g.topo) -> service entries -> secrets -> render.
-	ses, err := g.serviceEntries()
+	ses, seFiles, err := g.serviceEntries()
 	if err != nil {
 		return err
 	}
@@ -211,7 +210,7 @@ func (g *gen) run() error {
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
 		g.add(ApplicationSetPath, g.applicationSet())
 	}
-	r := &computed{ses: ses, seBytes: g.marshalAllServiceEntries(ses), cacerts: cacerts.files, remote: remote}
+	r := &computed{seFiles: seFiles, cacerts: cacerts.files, remote: remote}
 	outs := make([][]File, len(g.inv.Clusters))
 	pool.All(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {
