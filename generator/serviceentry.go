@@ -185,7 +185,10 @@ func (g *gen) allocateVIPs(prior map[string]string) (map[string]string, error) {
 	}
 	vips := map[string]string{}
 	used := map[netip.Addr]bool{}
-	for host, addr := range prior {
+	// In host order: when a hand-edited tree gives two hosts one address,
+	// the same one keeps it on every run.
+	for _, host := range sortedKeys(prior) {
+		addr := prior[host]
 		a, err := netip.ParseAddr(addr)
 		if err != nil || !hosts[host] || !pool.Contains(a) || used[a] || !usable(pool, a) {
 			continue

@@ -207,3 +207,41 @@ func TestVIPsReadFromAnyLayout(t *testing.T) {
 		t.Errorf("addresses after a re-indented prior tree:\n got %v\nwant %v", got, want)
 	}
 }
+
+// Two hosts given one address by hand: the host that sorts first keeps it,
+// the other gets a fresh one, and every run decides the same.
+func TestVIPsSharedByHandAreDeterministic(t *testing.T) {
+	services := []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"}
+	inv := fleetInventory(t, "240.0.0.0/24", services)
+	first, err := Generate(inv, testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shared = "240.0.0.201"
+	prior := first.Map()
+	for p, data := range prior {
+		if path.Base(p) == serviceEntriesFile {
+			prior[p] = relayout(t, data, func(doc map[string]any) {
+				doc["spec"].(map[string]any)["addresses"] = []any{shared}
+			})
+		}
+	}
+	var want map[string]string
+	for run := range 20 {
+		next, err := Generate(inv, testOptions(prior))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := vipsOf(t, next)
+		if run == 0 {
+			want = got
+			if got["bravo.ns.global"] != shared {
+				t.Fatalf("bravo, first in host order, should keep %s: %v", shared, got)
+			}
+			continue
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("run %d gave %v, run 0 gave %v", run, got, want)
+		}
+	}
+}
