@@ -7,14 +7,16 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
-	"filippo.io/age"
 	"fmt"
 	"slices"
 	"sort"
 	"strings"
 
+	"filippo.io/age"
+
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
 	"github.com/meshgen/meshgen/generator/sops"
@@ -52,12 +54,6 @@ type pkiState struct {
 	created  bool
 	// need names work on the root that needs an identity none was given.
 	need []string
-}
-
-func (g *gen) recipientsOf(c *inventory.Cluster) []string {
-	rs := append(append([]string(nil), c.Recipients...), g.inv.Mesh.Recipients...)
-	sort.Strings(rs)
-	return slices.Compact(rs)
 }
 
 func (g *gen) encrypt(doc any, recipients []string) ([]byte, error) {
@@ -292,7 +288,7 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 			continue
 		}
 		c := tc.Cluster
-		jobs = append(jobs, &cacertsJob{cluster: c, recipients: g.recipientsOf(c), req: pki.IntermediateRequest{
+		jobs = append(jobs, &cacertsJob{cluster: c, recipients: g.topo.Cluster(c.Name).Recipients, req: pki.IntermediateRequest{
 			Cluster:      c.Name,
 			Organization: m.PKI.Intermediate.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
@@ -301,7 +297,7 @@ func (g *gen) planCacerts(st *pkiState) []*cacertsJob {
 		}})
 	}
 	// Reading the prior files back is independent per cluster.
-	parallel(len(jobs), func(i int) { g.judgeCacerts(st, jobs[i]) })
+	pool.All(len(jobs), func(i int) { g.judgeCacerts(st, jobs[i]) })
 	return jobs
 }
 

@@ -6,11 +6,12 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	yaml3 "gopkg.in/yaml.v3"
 	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	yaml3 "gopkg.in/yaml.v3"
 
 	"filippo.io/age"
 	"sigs.k8s.io/yaml"
@@ -72,10 +73,10 @@ type Report struct {
 
 // CheckReport is Check that also says which secrets were decrypted.
 func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Identity, now time.Time) *Report {
-	c := &checker{g: &gen{inv: inv, topo: topology.New(inv)}, files: files, ids: ids, now: now, checked: map[string]bool{}}
+	c := &checker{inv: inv, topo: topology.New(inv), files: files, ids: ids, now: now, checked: map[string]bool{}}
 	c.rootCert()
 	c.rootCA()
-	for _, tc := range c.g.topo.Clusters() {
+	for _, tc := range c.topo.Clusters() {
 		if tc.NeedsCacerts() {
 			c.cacerts(tc.Cluster)
 		}
@@ -86,7 +87,8 @@ func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Id
 }
 
 type checker struct {
-	g        *gen
+	inv      *inventory.Inventory
+	topo     *topology.Mesh
 	files    map[string][]byte
 	ids      []age.Identity
 	now      time.Time
@@ -172,7 +174,7 @@ func (c *checker) rootCert() {
 			continue
 		}
 		c.root, c.rootPEM = cert, pem.EncodeToMemory(b)
-		renewBefore := c.g.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
+		renewBefore := c.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
 		switch {
 		case !c.now.Before(cert.NotAfter):
 			c.addf(RootCertPath, "the root expired %s; rotate it (docs/certificates.md)", cert.NotAfter.UTC().Format(time.DateOnly))
@@ -184,7 +186,7 @@ func (c *checker) rootCert() {
 
 // rootCA checks the encrypted root key against the signing root.
 func (c *checker) rootCA() {
-	operators := sortedCopy(c.g.inv.Mesh.Recipients)
+	operators := sortedCopy(c.inv.Mesh.Recipients)
 	doc, md, ok := c.readSecret(RootCAPath)
 	if !ok {
 		return
@@ -208,7 +210,7 @@ func (c *checker) cacerts(cl *inventory.Cluster) {
 	if !ok {
 		return
 	}
-	c.recipients(p, md, c.g.recipientsOf(cl), "the cluster's and the operators'")
+	c.recipients(p, md, c.topo.Cluster(cl.Name).Recipients, "the cluster's and the operators'")
 	certPEM := doc.StringData["ca-cert.pem"]
 	cert, err := parseCertPEM([]byte(certPEM))
 	if err != nil {
@@ -245,7 +247,7 @@ func (c *checker) intermediate(p string, cert *x509.Certificate) {
 			c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem does not chain to the signing root in %s: %v", RootCertPath, err)
 		}
 	}
-	renewBefore := c.g.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
+	renewBefore := c.inv.Mesh.PKI.Intermediate.RenewBefore.Duration
 	switch pki.RenewalOf(cert, c.root, renewBefore, c.now) {
 	case pki.Expired:
 		c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem expired %s", cert.NotAfter.UTC().Format(time.DateOnly))

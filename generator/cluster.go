@@ -249,8 +249,8 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	for _, p := range sortedKeys(r.remote[c.Name]) {
 		mesh.addSecret(strings.TrimPrefix(p, mesh.dir+"/"), r.remote[c.Name][p])
 	}
-	if ses := r.ses[c.Name]; len(ses) > 0 {
-		mesh.add(serviceEntriesFile, marshalServiceEntries(ses, r.seBytes))
+	if data, ok := r.seFiles[c.Name]; ok {
+		mesh.add(serviceEntriesFile, data)
 	}
 	if drs := g.destinationRules(c.Name); len(drs) > 0 {
 		mesh.add(destinationRulesFile, g.marshalDocs(drs...))

@@ -8,15 +8,13 @@ package generator
 import (
 	"bytes"
 	"fmt"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
 
+	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
 	"github.com/meshgen/meshgen/generator/topology"
@@ -163,8 +161,7 @@ type gen struct {
 // computed is what the phases before rendering returned, handed to each
 // cluster's renderer: nothing travels back through gen.
 type computed struct {
-	ses     map[string][]*ServiceEntry   // ServiceEntries by config cluster
-	seBytes map[*ServiceEntry][]byte     // each distinct one marshalled once
+	seFiles map[string][]byte            // ServiceEntries files by config cluster
 	cacerts map[string][]byte            // encrypted cacerts files by cluster
 	remote  map[string]map[string][]byte // remote secret files by watcher, then path
 }
@@ -190,7 +187,7 @@ func (g *gen) addSecret(p string, data []byte) {
 
 func (g *gen) run() error {
 	// topology (g.topo) -> service entries -> secrets -> render.
-	ses, err := g.serviceEntries()
+	ses, seFiles, err := g.serviceEntries()
 	if err != nil {
 		return err
 	}
@@ -213,30 +210,13 @@ func (g *gen) run() error {
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
 		g.add(ApplicationSetPath, g.applicationSet())
 	}
-	r := &computed{ses: ses, seBytes: g.marshalAllServiceEntries(ses), cacerts: cacerts.files, remote: remote}
+	r := &computed{seFiles: seFiles, cacerts: cacerts.files, remote: remote}
 	outs := make([][]File, len(g.inv.Clusters))
-	parallel(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
+	pool.All(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {
 		g.tree.Files = append(g.tree.Files, files...)
 	}
 	return nil
-}
-
-// parallel runs f(0..n-1) on GOMAXPROCS workers.
-func parallel(n int, f func(i int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
-				f(i)
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // marshalDocs renders objects as one YAML stream behind the header.

@@ -81,5 +81,10 @@ func RemoteSecretPath(cluster, watched string) string {
 	return path.Join(StageDir(cluster, meshStage), remoteSecretsDir, watched+".sops.yaml")
 }
 
+// ServiceEntriesPath is the ServiceEntries of a config cluster.
+func ServiceEntriesPath(cluster string) string {
+	return path.Join(StageDir(cluster, meshStage), serviceEntriesFile)
+}
+
 // CredentialPath is where the stored API credential of a cluster lives.
 func CredentialPath(cluster string) string { return path.Join(credentialsDir, cluster+".sops.yaml") }

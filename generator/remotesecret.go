@@ -83,7 +83,7 @@ func (g *gen) remoteSecrets() (map[string]map[string][]byte, error) {
 		for _, w := range ws {
 			wc := g.inv.Cluster(w)
 			p := RemoteSecretPath(w, watched)
-			recipients := g.recipientsOf(wc)
+			recipients := g.topo.Cluster(wc.Name).Recipients
 			if prior, ok := g.opts.Prior[p]; ok && g.remoteSecretCurrent(prior, c, fp, recipients) {
 				put(out, w, p, prior)
 				continue

@@ -4,13 +4,16 @@ import (
 	"bytes"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/big"
 	"net/netip"
 	"path"
 	"sort"
 
+	yamlv3 "gopkg.in/yaml.v3"
 	"sigs.k8s.io/yaml"
 
+	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -29,8 +32,28 @@ const serviceEntriesFile = "service-entries.yaml"
 // istiods serve. Every endpoint is labelled for Istio mTLS: the gateway's
 // SNI cluster keeps only mTLS endpoints, and sidecars under STRICT
 // peer authentication accept nothing else.
-func (g *gen) serviceEntries() (map[string][]*ServiceEntry, error) {
-	vips, err := g.allocateVIPs()
+func (g *gen) serviceEntries() (map[string][]*ServiceEntry, map[string][]byte, error) {
+	guess := g.scanPriorVIPs()
+	ses, err := g.buildServiceEntries(guess)
+	if err != nil {
+		return nil, nil, err
+	}
+	files := g.marshalServiceEntryFiles(ses)
+	if prior := g.priorVIPs(ses, files); !maps.Equal(prior, guess) {
+		// The scan misread a file that is not meshgen's rendering of the
+		// entries just built: build again from what the files decode to.
+		if ses, err = g.buildServiceEntries(prior); err != nil {
+			return nil, nil, err
+		}
+		files = g.marshalServiceEntryFiles(ses)
+	}
+	return ses, files, nil
+}
+
+// buildServiceEntries builds the ServiceEntries with the addresses of prior
+// kept where they are still valid.
+func (g *gen) buildServiceEntries(prior map[string]string) (map[string][]*ServiceEntry, error) {
+	vips, err := g.allocateVIPs(prior)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +171,7 @@ const tlsModeLabel = "security.istio.io/tlsMode"
 // kept, so adding, removing or renaming a service never moves another one.
 // A new host starts probing at a hash of its name, so that even a tree
 // generated from scratch mostly reproduces earlier addresses.
-func (g *gen) allocateVIPs() (map[string]string, error) {
+func (g *gen) allocateVIPs(prior map[string]string) (map[string]string, error) {
 	inv := g.inv
 	// Only ServiceEntries carry addresses; with remote-secrets each
 	// Kubernetes Service has its own cluster IP.
@@ -162,7 +185,10 @@ func (g *gen) allocateVIPs() (map[string]string, error) {
 	}
 	vips := map[string]string{}
 	used := map[netip.Addr]bool{}
-	for host, addr := range g.priorVIPs() {
+	// In host order: when a hand-edited tree gives two hosts one address,
+	// the same one keeps it on every run.
+	for _, host := range sortedKeys(prior) {
+		addr := prior[host]
 		a, err := netip.ParseAddr(addr)
 		if err != nil || !hosts[host] || !pool.Contains(a) || used[a] || !usable(pool, a) {
 			continue
@@ -252,43 +278,118 @@ func hash64(s string) uint64 {
 	return h.Sum64()
 }
 
-// priorVIPs reads host addresses back from the prior tree's ServiceEntries.
-// The files are meshgen's own output, in the layout toYAML
-// writes, so a line scan finds each entry's single address and host without
-// parsing tens of megabytes of YAML; anything unexpected is skipped, and the
-// host then simply gets a fresh address.
-func (g *gen) priorVIPs() map[string]string {
+// Prior addresses are read back from the prior tree's ServiceEntries, so
+// that a host keeps its address. Decoding tens of megabytes of YAML takes
+// ten times as long as the rest of a no-op regenerate (docs/performance.md),
+// so it is done only where nothing else proves what a file holds:
+//
+//  1. scanPriorVIPs guesses the addresses with a line scan of the layout
+//     meshgen writes;
+//  2. the entries are built from the guess;
+//  3. priorVIPs reads each prior file: one that is byte for byte the
+//     rendering of the entries just built for its cluster holds exactly
+//     their hosts and addresses; any other is decoded as YAML.
+//
+// When that differs from the guess, the entries are built again from it.
+// So what a file's bytes decode to decides, never its indentation: a file
+// in another layout costs a decode, not a wrong address.
+
+// priorServiceEntryFiles are the prior tree's ServiceEntry files, in path
+// order.
+func (g *gen) priorServiceEntryFiles() []string {
 	var files []string
 	for _, p := range sortedKeys(g.opts.Prior) {
 		if path.Base(p) == serviceEntriesFile {
 			files = append(files, p)
 		}
 	}
-	found := make([]map[string]string, len(files))
-	parallel(len(files), func(i int) {
-		m := map[string]string{}
-		for _, doc := range splitDocs(g.opts.Prior[files[i]]) {
-			host, addr := scanEntry(doc)
-			if host == "" || addr == "" {
-				continue
-			}
-			if _, seen := m[host]; !seen {
-				m[host] = addr
-			}
-		}
-		found[i] = m
-	})
-	// The first file (in path order) that names a host wins, whatever the
-	// scheduling of the scans.
+	return files
+}
+
+// hostAddress is one host and its address, as a prior file holds them.
+type hostAddress struct{ host, addr string }
+
+// firstAddress merges each file's host addresses: the first entry (files
+// in path order) that names a host wins, whatever the scheduling of the
+// reads.
+func firstAddress(found [][]hostAddress) map[string]string {
 	out := map[string]string{}
-	for _, m := range found {
-		for host, addr := range m {
-			if _, seen := out[host]; !seen {
-				out[host] = addr
+	for _, list := range found {
+		for _, e := range list {
+			if _, seen := out[e.host]; !seen {
+				out[e.host] = e.addr
 			}
 		}
 	}
 	return out
+}
+
+// single returns the one host and address of an entry, or false when it
+// has not exactly one of each.
+func single(hosts, addrs []string) (hostAddress, bool) {
+	if len(hosts) != 1 || len(addrs) != 1 || hosts[0] == "" || addrs[0] == "" {
+		return hostAddress{}, false
+	}
+	return hostAddress{hosts[0], addrs[0]}, true
+}
+
+// scanPriorVIPs guesses host addresses with a line scan of meshgen's
+// ServiceEntry layout; priorVIPs checks the guess.
+func (g *gen) scanPriorVIPs() map[string]string {
+	files := g.priorServiceEntryFiles()
+	found := make([][]hostAddress, len(files))
+	pool.All(len(files), func(i int) {
+		for _, doc := range splitDocs(g.opts.Prior[files[i]]) {
+			if host, addr := scanEntry(doc); host != "" && addr != "" {
+				found[i] = append(found[i], hostAddress{host, addr})
+			}
+		}
+	})
+	return firstAddress(found)
+}
+
+// priorVIPs returns the host addresses the prior tree's ServiceEntry files
+// hold. A file equal to the rendering of built's entries for its cluster
+// (rendered, by cluster) holds their hosts and addresses; any other file is
+// decoded.
+func (g *gen) priorVIPs(built map[string][]*ServiceEntry, rendered map[string][]byte) map[string]string {
+	files := g.priorServiceEntryFiles()
+	byPath := map[string]string{}
+	for cluster := range built {
+		byPath[ServiceEntriesPath(cluster)] = cluster
+	}
+	found := make([][]hostAddress, len(files))
+	pool.All(len(files), func(i int) {
+		data := g.opts.Prior[files[i]]
+		if cluster, ok := byPath[files[i]]; ok && bytes.Equal(data, rendered[cluster]) {
+			for _, se := range built[cluster] {
+				if e, ok := single(se.Spec.Hosts, se.Spec.Addresses); ok {
+					found[i] = append(found[i], e)
+				}
+			}
+			return
+		}
+		dec := yamlv3.NewDecoder(bytes.NewReader(data))
+		for {
+			var pe priorEntry
+			if err := dec.Decode(&pe); err != nil {
+				break // io.EOF, or YAML that is not meshgen's: stop reading
+			}
+			if e, ok := single(pe.Spec.Hosts, pe.Spec.Addresses); ok && pe.Kind == "ServiceEntry" {
+				found[i] = append(found[i], e)
+			}
+		}
+	})
+	return firstAddress(found)
+}
+
+// priorEntry is the part of a ServiceEntry priorVIPs decodes.
+type priorEntry struct {
+	Kind string `yaml:"kind"`
+	Spec struct {
+		Hosts     []string `yaml:"hosts"`
+		Addresses []string `yaml:"addresses"`
+	} `yaml:"spec"`
 }
 
 // scanEntry finds the single host and address of one ServiceEntry document.
@@ -329,8 +430,28 @@ func unquote(s string) string {
 	return v
 }
 
+// marshalServiceEntryFiles renders each config cluster's ServiceEntries
+// file, by cluster, marshalling every distinct ServiceEntry once.
+func (g *gen) marshalServiceEntryFiles(ses map[string][]*ServiceEntry) map[string][]byte {
+	seBytes := g.marshalAllServiceEntries(ses)
+	clusters := sortedKeys(ses)
+	data := make([][]byte, len(clusters))
+	pool.All(len(clusters), func(i int) {
+		if list := ses[clusters[i]]; len(list) > 0 {
+			data[i] = marshalServiceEntries(list, seBytes)
+		}
+	})
+	out := make(map[string][]byte, len(clusters))
+	for i, c := range clusters {
+		if data[i] != nil {
+			out[c] = data[i]
+		}
+	}
+	return out
+}
+
 // marshalAllServiceEntries marshals every distinct ServiceEntry once, in
-// parallel, before the clusters that share them render.
+// parallel.
 func (g *gen) marshalAllServiceEntries(ses map[string][]*ServiceEntry) map[*ServiceEntry][]byte {
 	var unique []*ServiceEntry
 	seen := map[*ServiceEntry]bool{}
@@ -344,7 +465,7 @@ func (g *gen) marshalAllServiceEntries(ses map[string][]*ServiceEntry) map[*Serv
 	}
 	data := make([][]byte, len(unique))
 	errs := make([]error, len(unique))
-	parallel(len(unique), func(i int) { data[i], errs[i] = g.yaml.toYAML(unique[i]) })
+	pool.All(len(unique), func(i int) { data[i], errs[i] = g.yaml.toYAML(unique[i]) })
 	for _, err := range errs {
 		if err != nil {
 			// Typed values of this package always marshal.

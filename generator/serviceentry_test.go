@@ -1,10 +1,14 @@
 package generator
 
 import (
+	"bytes"
 	"fmt"
+	"io"
+	"path"
 	"strings"
 	"testing"
 
+	yamlv3 "gopkg.in/yaml.v3"
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/inventory"
@@ -130,5 +134,114 @@ func TestVIPPoolExhausted(t *testing.T) {
 	inv.Services[2].Name = "c"
 	if _, err := Generate(inv, testOptions(nil)); err == nil || !strings.Contains(err.Error(), "fewer than the 3 exported hosts") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// relayout rewrites a YAML stream as another tool would: four-space
+// indentation, keys in the order given, no meshgen header.
+func relayout(t *testing.T, data []byte, edit func(doc map[string]any)) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	enc := yamlv3.NewEncoder(&out)
+	enc.SetIndent(4)
+	dec := yamlv3.NewDecoder(bytes.NewReader(data))
+	for {
+		var doc map[string]any
+		if err := dec.Decode(&doc); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		edit(doc)
+		if err := enc.Encode(doc); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := enc.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// Prior addresses are what the prior files decode to, whatever their
+// layout: a tree re-indented by another tool, with one address moved by
+// hand, keeps every address, the moved one at its new place.
+func TestVIPsReadFromAnyLayout(t *testing.T) {
+	services := []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"}
+	inv := fleetInventory(t, "240.0.0.0/24", services)
+	first, err := Generate(inv, testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := vipsOf(t, first)
+	const moved, to = "charlie.ns.global", "240.0.0.200"
+	if want[moved] == "" || want[moved] == to {
+		t.Fatalf("unexpected first addresses %v", want)
+	}
+	want[moved] = to
+	prior := first.Map()
+	relaidOut := 0
+	for p, data := range prior {
+		if path.Base(p) != serviceEntriesFile {
+			continue
+		}
+		relaidOut++
+		prior[p] = relayout(t, data, func(doc map[string]any) {
+			spec := doc["spec"].(map[string]any)
+			if spec["hosts"].([]any)[0] == moved {
+				spec["addresses"] = []any{to}
+			}
+		})
+		if bytes.Contains(prior[p], []byte("\n  hosts:")) {
+			t.Fatalf("%s still has meshgen's indentation:\n%s", p, prior[p])
+		}
+	}
+	if relaidOut == 0 {
+		t.Fatal("no ServiceEntries files in the first tree")
+	}
+	next, err := Generate(inv, testOptions(prior))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := vipsOf(t, next); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("addresses after a re-indented prior tree:\n got %v\nwant %v", got, want)
+	}
+}
+
+// Two hosts given one address by hand: the host that sorts first keeps it,
+// the other gets a fresh one, and every run decides the same.
+func TestVIPsSharedByHandAreDeterministic(t *testing.T) {
+	services := []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"}
+	inv := fleetInventory(t, "240.0.0.0/24", services)
+	first, err := Generate(inv, testOptions(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const shared = "240.0.0.201"
+	prior := first.Map()
+	for p, data := range prior {
+		if path.Base(p) == serviceEntriesFile {
+			prior[p] = relayout(t, data, func(doc map[string]any) {
+				doc["spec"].(map[string]any)["addresses"] = []any{shared}
+			})
+		}
+	}
+	var want map[string]string
+	for run := range 20 {
+		next, err := Generate(inv, testOptions(prior))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := vipsOf(t, next)
+		if run == 0 {
+			want = got
+			if got["bravo.ns.global"] != shared {
+				t.Fatalf("bravo, first in host order, should keep %s: %v", shared, got)
+			}
+			continue
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Fatalf("run %d gave %v, run 0 gave %v", run, got, want)
+		}
 	}
 }

@@ -18,7 +18,7 @@ func TestServiceEntryYAML(t *testing.T) {
 	var ses []*ServiceEntry
 	for _, sc := range loadScenarios(t) {
 		g := &gen{inv: sc.inv, topo: topology.New(sc.inv), opts: testOptions(nil), tree: &Tree{Reasons: map[string]string{}}}
-		byCluster, err := g.serviceEntries()
+		byCluster, _, err := g.serviceEntries()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -35,7 +35,7 @@ func (g *gen) sopsConfig() []byte {
 	// of the clusters it watches.
 	for _, tc := range g.topo.Clusters() {
 		if c := tc.Cluster; tc.NeedsCacerts() {
-			cfg.CreationRules = append(cfg.CreationRules, rule(CacertsPath(c.Name), keyFieldRegex, g.recipientsOf(c)))
+			cfg.CreationRules = append(cfg.CreationRules, rule(CacertsPath(c.Name), keyFieldRegex, g.topo.Cluster(c.Name).Recipients))
 		}
 	}
 	for _, tc := range g.topo.Clusters() {
@@ -47,7 +47,7 @@ func (g *gen) sopsConfig() []byte {
 			PathRegex:        "(^|/)" + regexp.QuoteMeta(StageDir(c.Name, meshStage)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
 			EncryptedRegex:   remoteSecretRegex,
 			MACOnlyEncrypted: true,
-			Age:              strings.Join(g.recipientsOf(c), ","),
+			Age:              strings.Join(g.topo.Cluster(c.Name).Recipients, ","),
 		})
 	}
 	cfg.CreationRules = append(cfg.CreationRules, creationRule{

@@ -8,6 +8,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/sops"
 )
 
@@ -68,7 +69,7 @@ func verifyPrior(prior map[string][]byte, ids []age.Identity) (map[string][]byte
 	}
 	slices.Sort(paths)
 	results := make([]error, len(paths))
-	parallel(len(paths), func(i int) {
+	pool.All(len(paths), func(i int) {
 		_, results[i] = sops.Verify(prior[paths[i]], ids)
 	})
 	kept := prior

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
@@ -14,6 +13,8 @@ import (
 	"github.com/cloudflare/cfssl/csr"
 	"github.com/cloudflare/cfssl/signer"
 	"github.com/cloudflare/cfssl/signer/local"
+
+	"github.com/meshgen/meshgen/generator/internal/pool"
 )
 
 // Subject and SAN of every intermediate, as Istio's plug-in CA guide
@@ -174,51 +175,27 @@ func sanExtension(dnsName string) (signer.Extension, error) {
 // called after each certificate, never concurrently. The first error stops
 // further work and is returned.
 func IssueAll(root *CA, reqs []IntermediateRequest, workers int, progress func(done, total int)) ([]*CA, error) {
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = min(workers, len(reqs))
 	out := make([]*CA, len(reqs))
-	jobs := make(chan int)
 	var (
-		mu       sync.Mutex
-		done     int
-		firstErr error
-		wg       sync.WaitGroup
+		mu   sync.Mutex
+		done int
 	)
-	failed := func() bool { mu.Lock(); defer mu.Unlock(); return firstErr != nil }
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				ca, err := IssueIntermediate(root, reqs[i])
-				mu.Lock()
-				if err != nil {
-					if firstErr == nil {
-						firstErr = err
-					}
-				} else {
-					out[i] = ca
-					done++
-					if progress != nil {
-						progress(done, len(reqs))
-					}
-				}
-				mu.Unlock()
-			}
-		}()
-	}
-	for i := range reqs {
-		if failed() {
-			break
+	err := pool.Each(len(reqs), workers, func(i int) error {
+		ca, err := IssueIntermediate(root, reqs[i])
+		if err != nil {
+			return err
 		}
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+		out[i] = ca
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if progress != nil {
+			progress(done, len(reqs))
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

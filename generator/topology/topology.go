@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +50,10 @@ type Cluster struct {
 	// WatchedBy lists the clusters whose istiod reads this cluster's API
 	// server, by name.
 	WatchedBy []string
+	// Recipients are the age recipients of the cluster's secrets (its
+	// cacerts, the remote secrets its istiod reads): the cluster's own and
+	// the operators', sorted, without duplicates.
+	Recipients []string
 }
 
 // RunsIstiod reports whether an istiod runs in the cluster.
@@ -112,6 +117,9 @@ func New(inv *inventory.Inventory) *Mesh {
 	for i := range inv.Clusters {
 		ic := &inv.Clusters[i]
 		c := &Cluster{Cluster: ic, Istiod: ic.Name}
+		c.Recipients = append(append([]string(nil), ic.Recipients...), inv.Mesh.Recipients...)
+		slices.Sort(c.Recipients)
+		c.Recipients = slices.Compact(c.Recipients)
 		if ic.Role == inventory.RoleRemote {
 			c.Istiod = ic.Primary
 		}
