@@ -5,12 +5,10 @@ import (
 	"time"
 
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"slices"
 	"sort"
-	"strings"
 
 	"filippo.io/age"
 
@@ -19,30 +17,9 @@ import (
 	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 )
-
-// keyFieldRegex selects the encrypted field of cacerts and the root CA file.
-const keyFieldRegex = `^(ca-key\.pem)$`
-
-// secretDoc is the plaintext view of a SOPS-encrypted Secret: what can be
-// read from a meshgen secret file without any identity.
-type secretDoc struct {
-	TypeMeta   `json:",inline"`
-	Metadata   ObjectMeta        `json:"metadata"`
-	Type       string            `json:"type,omitempty"`
-	StringData map[string]string `json:"stringData"`
-}
-
-// NeedIdentityError lists work that needs a private key meshgen can only
-// reach through an age identity, when none (or no matching one) was given.
-type NeedIdentityError struct {
-	Items []string // "cluster \"a\": cacerts must be re-issued (why)"
-}
-
-func (e *NeedIdentityError) Error() string {
-	return strings.Join(e.Items, "\n")
-}
 
 // pkiState is the root CA as found in the prior tree or newly created.
 type pkiState struct {
@@ -57,24 +34,13 @@ type pkiState struct {
 }
 
 func (g *gen) encrypt(doc any, recipients []string) ([]byte, error) {
-	return encryptSecret(doc, recipients, keyFieldRegex, g.opts.Now)
+	return encryptSecret(doc, recipients, secrets.KeyFieldRegex, g.opts.Now)
 }
 
-// encryptSecret is the one way meshgen encrypts a document: the values
-// under keys matching regex, to recipients (sorted, de-duplicated), with a
-// MAC over the encrypted values only (kustomize rewrites the rest before
-// Flux or KSOPS decrypt), behind the generated-file header.
+// encryptSecret encrypts a document (secrets.Encrypt) behind the
+// generated-file header.
 func encryptSecret(doc any, recipients []string, regex string, now time.Time) ([]byte, error) {
-	plain, err := yaml.Marshal(doc)
-	if err != nil {
-		return nil, err
-	}
-	enc, err := sops.Encrypt(plain, sops.EncryptOptions{
-		Recipients:       sortedCopy(recipients),
-		EncryptedRegex:   regex,
-		MACOnlyEncrypted: true,
-		Now:              now,
-	})
+	enc, err := secrets.Encrypt(doc, recipients, regex, now)
 	if err != nil {
 		return nil, err
 	}
@@ -115,12 +81,12 @@ func (g *gen) rootState() (*pkiState, error) {
 		}
 		return g.newRootState(ca, "root created")
 	}
-	var doc secretDoc
+	var doc secrets.Doc
 	if err := yaml.Unmarshal(prior, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", RootCAPath, err)
 	}
 	certPEM := []byte(doc.StringData["ca-cert.pem"])
-	root, err := parseCertPEM(certPEM)
+	root, err := secrets.ParseCertPEM(certPEM)
 	if err != nil {
 		return nil, fmt.Errorf("%s: ca-cert.pem: %w", RootCAPath, err)
 	}
@@ -134,7 +100,7 @@ func (g *gen) rootState() (*pkiState, error) {
 		if len(ids) == 0 {
 			// Keep going, so that the error names every file that needs
 			// the identity, not only the first.
-			if why := fmt.Sprintf("must be re-encrypted (%s), which needs an operator's identity", recipientChange(md.Recipients, operators)); !g.pend(RootCAPath, why) {
+			if why := fmt.Sprintf("must be re-encrypted (%s), which needs an operator's identity", secrets.RecipientChange(md.Recipients, operators)); !g.pend(RootCAPath, why) {
 				st.need = append(st.need, RootCAPath+": "+why)
 			}
 			return st, nil
@@ -144,7 +110,7 @@ func (g *gen) rootState() (*pkiState, error) {
 			return nil, fmt.Errorf("%s: %w", RootCAPath, err)
 		}
 		st.rootFile = withHeader(re)
-		g.tree.Reasons[RootCAPath] = "re-encrypted: " + recipientChange(md.Recipients, operators)
+		g.tree.Reasons[RootCAPath] = "re-encrypted: " + secrets.RecipientChange(md.Recipients, operators)
 	}
 	// The same root imported again: its key is at hand.
 	st.ca = g.opts.ImportRoot
@@ -155,7 +121,7 @@ func (g *gen) rootState() (*pkiState, error) {
 // to operators, so that importing it again rewrites nothing.
 func (g *gen) priorHoldsRoot(ca *pki.CA, operators []string) bool {
 	prior := g.opts.Prior[RootCAPath]
-	var doc secretDoc
+	var doc secrets.Doc
 	if yaml.Unmarshal(prior, &doc) != nil || doc.StringData["ca-cert.pem"] != string(ca.CertPEM) {
 		return false
 	}
@@ -164,13 +130,7 @@ func (g *gen) priorHoldsRoot(ca *pki.CA, operators []string) bool {
 }
 
 func (g *gen) newRootState(ca *pki.CA, why string) (*pkiState, error) {
-	doc := &secretDoc{
-		TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		Metadata: ObjectMeta{Name: "meshgen-root-ca", Annotations: map[string]string{
-			"meshgen.dev/purpose": "the mesh root CA; never applied to a cluster",
-		}},
-		StringData: map[string]string{"ca-cert.pem": string(ca.CertPEM), "ca-key.pem": string(ca.KeyPEM)},
-	}
+	doc := secrets.RootDoc(ca)
 	operators := append([]string(nil), g.inv.Mesh.Recipients...)
 	sort.Strings(operators)
 	file, err := g.encrypt(doc, operators)
@@ -200,13 +160,12 @@ func (st *pkiState) rootKey(ids []age.Identity) (*pki.CA, error) {
 	if st.ca != nil {
 		return st.ca, nil
 	}
-	plain, err := sops.Decrypt(st.rootFile, ids)
+	doc, err := secrets.DecryptDoc(st.rootFile, ids)
 	if err != nil {
+		if secrets.IsDecode(err) {
+			return nil, fmt.Errorf("%s: %w", RootCAPath, err)
+		}
 		return nil, fmt.Errorf("decrypt %s: %w", RootCAPath, err)
-	}
-	var doc secretDoc
-	if err := yaml.Unmarshal(plain, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", RootCAPath, err)
 	}
 	ca, err := pki.ImportRoot([]byte(doc.StringData["ca-cert.pem"]), []byte(doc.StringData["ca-key.pem"]))
 	if err != nil {
@@ -216,45 +175,10 @@ func (st *pkiState) rootKey(ids []age.Identity) (*pki.CA, error) {
 	return ca, nil
 }
 
-func parseCertPEM(data []byte) (*x509.Certificate, error) {
-	b, _ := pem.Decode(data)
-	if b == nil || b.Type != "CERTIFICATE" {
-		return nil, errors.New("no PEM certificate")
-	}
-	return x509.ParseCertificate(b.Bytes)
-}
-
 func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return slices.Compact(out)
-}
-
-// recipientDiff lists the recipients want adds to have, and those it drops.
-func recipientDiff(have, want []string) (added, removed []string) {
-	for _, r := range want {
-		if !slices.Contains(have, r) {
-			added = append(added, r)
-		}
-	}
-	for _, r := range have {
-		if !slices.Contains(want, r) {
-			removed = append(removed, r)
-		}
-	}
-	return added, removed
-}
-
-func recipientChange(have, want []string) string {
-	added, removed := recipientDiff(have, want)
-	var parts []string
-	if len(added) > 0 {
-		parts = append(parts, "recipient added "+strings.Join(added, ", "))
-	}
-	if len(removed) > 0 {
-		parts = append(parts, "recipient removed "+strings.Join(removed, ", "))
-	}
-	return strings.Join(parts, "; ")
 }
 
 // cacertsJob is the decision for one cluster's cacerts.
@@ -316,7 +240,7 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 		return
 	}
 	certPEM, _ := pub.Plain("stringData", "ca-cert.pem")
-	cert, err := parseCertPEM([]byte(certPEM))
+	cert, err := secrets.ParseCertPEM([]byte(certPEM))
 	if err != nil {
 		j.reason = "existing certificate is unreadable"
 		return
@@ -336,7 +260,7 @@ func (g *gen) judgeCacerts(st *pkiState, j *cacertsJob) {
 		return
 	}
 	if !slices.Equal(sortedCopy(md.Recipients), j.recipients) {
-		j.reason, j.reencrypt = "re-encrypted: "+recipientChange(md.Recipients, j.recipients), true
+		j.reason, j.reencrypt = "re-encrypted: "+secrets.RecipientChange(md.Recipients, j.recipients), true
 		return
 	}
 	if len(g.opts.Identities) > 0 {
@@ -405,7 +329,7 @@ func (g *gen) cacerts(st *pkiState) (*issuedCacerts, error) {
 		g.tree.Reasons[CacertsPath(j.cluster.Name)] = j.reason
 	}
 	if need = append(st.need, need...); len(need) > 0 {
-		return nil, &NeedIdentityError{Items: need}
+		return nil, &secrets.NeedIdentityError{Items: need}
 	}
 	for _, j := range jobs {
 		if _, pending := g.tree.Pending[CacertsPath(j.cluster.Name)]; pending || !j.reencrypt && !j.rebundle {
@@ -443,19 +367,8 @@ func (g *gen) cacerts(st *pkiState) (*issuedCacerts, error) {
 	return &issuedCacerts{files: out, expiry: expiry}, nil
 }
 
-func (g *gen) cacertsDoc(st *pkiState, ca *pki.CA) *secretDoc {
-	chain := append(append([]byte(nil), ca.CertPEM...), st.rootPEM...)
-	return &secretDoc{
-		TypeMeta: TypeMeta{APIVersion: "v1", Kind: "Secret"},
-		Metadata: ObjectMeta{Name: "cacerts", Namespace: IstioNamespace},
-		Type:     "Opaque",
-		StringData: map[string]string{
-			"ca-cert.pem":    string(ca.CertPEM),
-			"ca-key.pem":     string(ca.KeyPEM),
-			"cert-chain.pem": string(chain),
-			"root-cert.pem":  string(st.bundle),
-		},
-	}
+func (g *gen) cacertsDoc(st *pkiState, ca *pki.CA) *secrets.Doc {
+	return secrets.CacertsDoc(ca, st.rootPEM, st.bundle, IstioNamespace)
 }
 
 // rewriteCacerts keeps a cluster's intermediate but rewrites its file: for
@@ -470,13 +383,12 @@ func (g *gen) rewriteCacerts(st *pkiState, j *cacertsJob) ([]byte, error) {
 		}
 		return withHeader(re), nil
 	}
-	plain, err := sops.Decrypt(body, g.opts.Identities)
+	doc, err := secrets.DecryptDoc(body, g.opts.Identities)
 	if err != nil {
+		if secrets.IsDecode(err) {
+			return nil, fmt.Errorf("cluster %q: cacerts: %w", j.cluster.Name, err)
+		}
 		return nil, fmt.Errorf("cluster %q: decrypt cacerts: %w", j.cluster.Name, err)
-	}
-	var doc secretDoc
-	if err := yaml.Unmarshal(plain, &doc); err != nil {
-		return nil, fmt.Errorf("cluster %q: cacerts: %w", j.cluster.Name, err)
 	}
 	ca := &pki.CA{CertPEM: []byte(doc.StringData["ca-cert.pem"]), KeyPEM: []byte(doc.StringData["ca-key.pem"])}
 	return g.encrypt(g.cacertsDoc(st, ca), j.recipients)

@@ -21,6 +21,7 @@ import (
 	"github.com/meshgen/meshgen/generator/internal/testtools"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 )
 
@@ -112,9 +113,9 @@ func mustGenerate(t testing.TB, inv *inventory.Inventory, opts Options) *Tree {
 // returns the items.
 func needIdentity(t *testing.T, err error) []string {
 	t.Helper()
-	var ne *NeedIdentityError
+	var ne *secrets.NeedIdentityError
 	if !errors.As(err, &ne) {
-		t.Fatalf("err = %v, want a *NeedIdentityError", err)
+		t.Fatalf("err = %v, want a *secrets.NeedIdentityError", err)
 	}
 	return ne.Items
 }
@@ -123,7 +124,7 @@ func needIdentity(t *testing.T, err error) []string {
 // plaintext, ca-key.pem as its ENC[...] value.
 func publicData(t testing.TB, data []byte) map[string]string {
 	t.Helper()
-	var doc secretDoc
+	var doc secrets.Doc
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func intermediateOf(t testing.TB, tree *Tree, cluster string, ids []age.Identity
 		t.Fatalf("no cacerts for %s", cluster)
 	}
 	sd := openSecret(t, f.Data, ids)
-	cert, err := parseCertPEM([]byte(sd["ca-cert.pem"]))
+	cert, err := secrets.ParseCertPEM([]byte(sd["ca-cert.pem"]))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -212,7 +213,7 @@ func (c *checker) cacerts(cl *inventory.Cluster) {
 	}
 	c.recipients(p, md, c.topo.Cluster(cl.Name).Recipients, "the cluster's and the operators'")
 	certPEM := doc.StringData["ca-cert.pem"]
-	cert, err := parseCertPEM([]byte(certPEM))
+	cert, err := secrets.ParseCertPEM([]byte(certPEM))
 	if err != nil {
 		c.addAt(p, []string{"stringData", "ca-cert.pem"}, "ca-cert.pem: %v", err)
 	} else {
@@ -257,7 +258,7 @@ func (c *checker) intermediate(p string, cert *x509.Certificate) {
 }
 
 // readSecret parses the public part of a SOPS secret.
-func (c *checker) readSecret(p string) (*secretDoc, *sops.Metadata, bool) {
+func (c *checker) readSecret(p string) (*secrets.Doc, *sops.Metadata, bool) {
 	c.checked[p] = true
 	data, ok := c.files[p]
 	if !ok {
@@ -270,7 +271,7 @@ func (c *checker) readSecret(p string) (*secretDoc, *sops.Metadata, bool) {
 		c.addf(p, "%v", err)
 		return nil, nil, false
 	}
-	var doc secretDoc
+	var doc secrets.Doc
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		c.addf(p, "not a Secret with stringData")
 		return nil, nil, false
@@ -285,7 +286,7 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 		return
 	}
 	var parts []string
-	added, removed := recipientDiff(have, want)
+	added, removed := secrets.RecipientDiff(have, want)
 	for _, r := range added {
 		parts = append(parts, "not encrypted to "+r)
 	}
@@ -297,7 +298,7 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 
 // decrypt opens a secret with the identities, when one of them is a
 // recipient of it (or cannot be told apart from one).
-func (c *checker) decrypt(p string, md *sops.Metadata) (*secretDoc, bool) {
+func (c *checker) decrypt(p string, md *sops.Metadata) (*secrets.Doc, bool) {
 	if len(c.ids) == 0 {
 		c.checked[p] = true
 		c.notDecrypted = append(c.notDecrypted, p)
@@ -313,7 +314,7 @@ func (c *checker) decrypt(p string, md *sops.Metadata) (*secretDoc, bool) {
 		c.addf(p, "cannot be decrypted: %v", err)
 		return nil, false
 	}
-	var doc secretDoc
+	var doc secrets.Doc
 	if err := yaml.Unmarshal(plain, &doc); err != nil {
 		c.addf(p, "decrypted file is not a Secret with stringData")
 		return nil, false
@@ -342,7 +343,7 @@ func (c *checker) isRecipient(recipients []string) bool {
 func (c *checker) otherSecrets() {
 	var paths []string
 	for p := range c.files {
-		if isSecretPath(p) && !c.checked[p] && p != RootCAPath {
+		if secrets.IsSecretPath(p) && !c.checked[p] && p != RootCAPath {
 			paths = append(paths, p)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/meshgen/meshgen/generator/internal/pool"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
@@ -119,7 +120,7 @@ func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
 	if err := topo.Check(); err != nil {
 		return nil, err
 	}
-	prior, tampered, err := verifyPrior(opts.Prior, opts.Identities)
+	prior, tampered, err := secrets.VerifyPrior(opts.Prior, opts.Identities, secrets.Irreplaceable{RootCA: RootCAPath, CredentialsDir: credentialsDir})
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +133,7 @@ func Generate(inv *inventory.Inventory, opts Options) (*Tree, error) {
 			for _, p := range sortedKeys(tampered) {
 				items = append(items, p+": "+strings.TrimSuffix(tampered[p], "; written afresh")+"; writing it afresh failed")
 			}
-			return nil, &TamperedError{Items: items, Err: err}
+			return nil, &secrets.TamperedError{Items: items, Err: err}
 		}
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -61,7 +62,7 @@ func withCredentials(t *testing.T, inv *inventory.Inventory, prior map[string][]
 		if _, ok := prior[p]; ok {
 			continue
 		}
-		data, err := EncryptCredential(Credential{
+		data, err := EncryptCredential(secrets.Credential{
 			Cluster: cluster,
 			Token:   "test-only-token-" + cluster,
 			CA:      []byte(testCA),

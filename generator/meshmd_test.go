@@ -14,6 +14,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/fleet"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -233,11 +234,11 @@ func TestMeshMDTables(t *testing.T) {
 			// A remote runs no istiod and has no intermediate.
 			exp := " — |\n"
 			if f := tree.Get(path.Join(StageDir(c.Name, installStage), cacertsFile)); f != nil {
-				var doc secretDoc
+				var doc secrets.Doc
 				if err := yaml.Unmarshal(f.Data, &doc); err != nil {
 					t.Fatal(err)
 				}
-				cert, err := parseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
+				cert, err := secrets.ParseCertPEM([]byte(doc.StringData["ca-cert.pem"]))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -345,7 +346,7 @@ func TestCacertsPublicValues(t *testing.T) {
 		if f == nil {
 			continue // a remote: no istiod, no intermediate
 		}
-		var doc secretDoc
+		var doc secrets.Doc
 		if err := yaml.Unmarshal(f.Data, &doc); err != nil {
 			t.Fatal(err)
 		}

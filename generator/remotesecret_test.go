@@ -10,6 +10,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
+	"github.com/meshgen/meshgen/generator/secrets"
 )
 
 // TestRemoteSecretsLoad decrypts every generated remote secret with the
@@ -33,7 +34,7 @@ func TestRemoteSecretsLoad(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: sops decrypt: %v", f.Path, err)
 			}
-			var doc secretDoc
+			var doc secrets.Doc
 			if err := yaml.Unmarshal(plain, &doc); err != nil {
 				t.Fatal(err)
 			}

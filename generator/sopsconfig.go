@@ -3,6 +3,8 @@ package generator
 import (
 	"regexp"
 	"strings"
+
+	"github.com/meshgen/meshgen/generator/secrets"
 )
 
 // sopsConfig is .sops.yaml: creation rules so that `sops edit` (and
@@ -30,12 +32,12 @@ func (g *gen) sopsConfig() []byte {
 		}
 	}
 	operators := sortedCopy(g.inv.Mesh.Recipients)
-	cfg := sopsConfig{CreationRules: []creationRule{rule(RootCAPath, keyFieldRegex, operators)}}
+	cfg := sopsConfig{CreationRules: []creationRule{rule(RootCAPath, secrets.KeyFieldRegex, operators)}}
 	// Secrets go only where istiod runs: cacerts, and the remote secrets
 	// of the clusters it watches.
 	for _, tc := range g.topo.Clusters() {
 		if c := tc.Cluster; tc.NeedsCacerts() {
-			cfg.CreationRules = append(cfg.CreationRules, rule(CacertsPath(c.Name), keyFieldRegex, g.topo.Cluster(c.Name).Recipients))
+			cfg.CreationRules = append(cfg.CreationRules, rule(CacertsPath(c.Name), secrets.KeyFieldRegex, g.topo.Cluster(c.Name).Recipients))
 		}
 	}
 	for _, tc := range g.topo.Clusters() {
@@ -45,14 +47,14 @@ func (g *gen) sopsConfig() []byte {
 		c := tc.Cluster
 		cfg.CreationRules = append(cfg.CreationRules, creationRule{
 			PathRegex:        "(^|/)" + regexp.QuoteMeta(StageDir(c.Name, meshStage)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
-			EncryptedRegex:   remoteSecretRegex,
+			EncryptedRegex:   secrets.RemoteSecretRegex,
 			MACOnlyEncrypted: true,
 			Age:              strings.Join(g.topo.Cluster(c.Name).Recipients, ","),
 		})
 	}
 	cfg.CreationRules = append(cfg.CreationRules, creationRule{
 		PathRegex:        `(^|/)credentials/[^/]+\.sops\.yaml$`,
-		EncryptedRegex:   credentialRegex,
+		EncryptedRegex:   secrets.CredentialRegex,
 		MACOnlyEncrypted: true,
 		Age:              strings.Join(operators, ","),
 	})

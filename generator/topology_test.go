@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/secrets"
 )
 
 // These tests read the generated trees the way Istio reads them: an istiod
@@ -277,7 +278,7 @@ func TestExportRulesIstioCannotExpress(t *testing.T) {
 func TestMissingCredentialNamesCommand(t *testing.T) {
 	inv := exportInventory(t, "remote-secrets", "")
 	_, err := Generate(inv, testOptions(nil))
-	var me *MissingCredentialError
+	var me *secrets.MissingCredentialError
 	if !errors.As(err, &me) {
 		t.Fatalf("Generate: %v, want a MissingCredentialError", err)
 	}

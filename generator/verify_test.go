@@ -11,6 +11,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -143,7 +144,7 @@ func TestTamperCorpus(t *testing.T) {
 				flagged := slices.ContainsFunc(report.Findings, func(f Finding) bool { return f.Path == p })
 				switch {
 				case visible && (p == RootCAPath || strings.HasPrefix(p, "credentials/")):
-					var te *TamperedError
+					var te *secrets.TamperedError
 					if !errors.As(err, &te) || !strings.Contains(te.Error(), p+": fails its integrity check") {
 						t.Errorf("%s: Generate error = %v, want a TamperedError naming %s", name, err, p)
 					}
@@ -151,7 +152,7 @@ func TestTamperCorpus(t *testing.T) {
 					// Writing it afresh needs an identity that was not
 					// given (the root key, for a cacerts): the error still
 					// names what was found.
-					var te *TamperedError
+					var te *secrets.TamperedError
 					if !errors.As(err, &te) || !strings.Contains(te.Error(), p+": fails its integrity check") || who == "operator" {
 						t.Errorf("%s: Generate: %v", name, err)
 					}
@@ -163,7 +164,7 @@ func TestTamperCorpus(t *testing.T) {
 						t.Errorf("%s: the tampered file was kept", name)
 					}
 				default:
-					var te *TamperedError
+					var te *secrets.TamperedError
 					if errors.As(err, &te) {
 						t.Errorf("%s: Generate reports a change it cannot see: %v", name, err)
 						continue

@@ -8,6 +8,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/secrets"
 )
 
 // credentials handles `meshgen credentials set CLUSTER --token-file F --ca-file F`.
@@ -72,7 +73,7 @@ func (c *cli) credentials(args []string) int {
 		c.errorf("credentials set: %s is not a PEM certificate", caFile)
 		return exitBad
 	}
-	data, err := generator.EncryptCredential(generator.Credential{Cluster: cluster, Token: string(token), CA: ca},
+	data, err := generator.EncryptCredential(secrets.Credential{Cluster: cluster, Token: string(token), CA: ca},
 		inv.Mesh.Recipients, generator.Options{Now: time.Now().UTC()})
 	if err != nil {
 		c.errorf("credentials set: %v", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/pki"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
@@ -244,7 +245,7 @@ func (c *cli) compute(co common) (*state, int) {
 		}
 	}
 	if err != nil {
-		var ne *generator.NeedIdentityError
+		var ne *secrets.NeedIdentityError
 		if errors.As(err, &ne) {
 			for _, item := range ne.Items {
 				c.errorf("%s", item)
@@ -257,7 +258,7 @@ func (c *cli) compute(co common) (*state, int) {
 			}
 			return nil, exitBad
 		}
-		var te *generator.TamperedError
+		var te *secrets.TamperedError
 		if errors.As(err, &te) {
 			for _, item := range te.Items {
 				c.errorf("%s", item)
@@ -270,7 +271,7 @@ func (c *cli) compute(co common) (*state, int) {
 			c.errorf("nothing was written")
 			return nil, exitBad
 		}
-		var me *generator.MissingCredentialError
+		var me *secrets.MissingCredentialError
 		if errors.As(err, &me) {
 			for _, item := range me.Items {
 				c.errorf("%s", item)

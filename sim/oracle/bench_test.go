@@ -10,6 +10,7 @@ import (
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/fleet"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
@@ -41,7 +42,7 @@ func fleetTree(tb testing.TB, data []byte) (*inventory.Inventory, Tree) {
 	}
 	opts := generator.Options{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Identities: ids, Prior: map[string][]byte{}}
 	for _, c := range inv.Clusters {
-		data, err := generator.EncryptCredential(generator.Credential{Cluster: c.Name, Token: "test-only-token-" + c.Name, CA: ca}, inv.Mesh.Recipients, opts)
+		data, err := generator.EncryptCredential(secrets.Credential{Cluster: c.Name, Token: "test-only-token-" + c.Name, CA: ca}, inv.Mesh.Recipients, opts)
 		if err != nil {
 			tb.Fatal(err)
 		}

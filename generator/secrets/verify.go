@@ -1,4 +1,4 @@
-package generator
+package secrets
 
 import (
 	"errors"
@@ -48,22 +48,29 @@ func (e *TamperedError) Error() string {
 // Unwrap returns Err.
 func (e *TamperedError) Unwrap() error { return e.Err }
 
-// isSecretPath reports whether p is a SOPS-encrypted file meshgen writes or
+// IsSecretPath reports whether p is a SOPS-encrypted file meshgen writes or
 // reads: every *.sops.yaml but the sops configuration at the top.
-func isSecretPath(p string) bool {
+func IsSecretPath(p string) bool {
 	return strings.HasSuffix(p, ".sops.yaml") && p != ".sops.yaml"
 }
 
-// verifyPrior checks the prior secrets the identities can open. It returns
+// Irreplaceable are the prior secrets a run cannot re-create: the root CA
+// file, and the stored credentials under a directory.
+type Irreplaceable struct {
+	RootCA         string
+	CredentialsDir string
+}
+
+// VerifyPrior checks the prior secrets the identities can open. It returns
 // the prior tree without the tampered secrets that a run re-creates, and
-// why each was dropped.
-func verifyPrior(prior map[string][]byte, ids []age.Identity) (map[string][]byte, map[string]string, error) {
+// why each was dropped; a tampered irreplaceable secret is a TamperedError.
+func VerifyPrior(prior map[string][]byte, ids []age.Identity, keep Irreplaceable) (map[string][]byte, map[string]string, error) {
 	if len(ids) == 0 {
 		return prior, nil, nil
 	}
 	var paths []string
 	for p := range prior {
-		if isSecretPath(p) {
+		if IsSecretPath(p) {
 			paths = append(paths, p)
 		}
 	}
@@ -82,9 +89,9 @@ func verifyPrior(prior map[string][]byte, ids []age.Identity) (map[string][]byte
 		}
 		why := "fails its integrity check with the identity given: " + strings.TrimPrefix(err.Error(), "sops: ")
 		switch {
-		case p == RootCAPath:
+		case p == keep.RootCA:
 			fatal = append(fatal, p+": "+why+"; meshgen does not replace the root CA on its own (that is a new trust root for every cluster): restore the file from Git history, or rotate the root deliberately (docs/certificates.md)")
-		case strings.HasPrefix(p, "credentials/"):
+		case strings.HasPrefix(p, keep.CredentialsDir+"/"):
 			cluster := strings.TrimSuffix(path.Base(p), ".sops.yaml")
 			fatal = append(fatal, p+": "+why+"; store the credential again with 'meshgen credentials set "+cluster+" --token-file F --ca-file F'")
 		default:
