@@ -171,17 +171,6 @@ func (g *gen) add(p string, data []byte) {
 	g.tree.Files = append(g.tree.Files, File{Path: p, Data: data})
 }
 
-// pend records, in a preview, work on the file at p that needs an identity
-// none was given for; the caller then keeps the prior file. Outside a
-// preview it does nothing and reports false: the work is an error.
-func (g *gen) pend(p, item string) bool {
-	if !g.opts.Preview {
-		return false
-	}
-	g.tree.Pending[p] = item
-	return true
-}
-
 func (g *gen) addSecret(p string, data []byte) {
 	g.tree.Files = append(g.tree.Files, File{Path: p, Data: data, Secret: true})
 }
@@ -192,26 +181,42 @@ func (g *gen) run() error {
 	if err != nil {
 		return err
 	}
-	st, err := g.rootState()
+	sec, err := secrets.Issue(secrets.Input{
+		Inv:  g.inv,
+		Topo: g.topo,
+		Layout: secrets.Layout{
+			RootCA: RootCAPath, RootCert: RootCertPath,
+			Cacerts: CacertsPath, Credential: CredentialPath, RemoteSecret: RemoteSecretPath,
+		},
+		Header:       Header,
+		Namespace:    IstioNamespace,
+		Prior:        g.opts.Prior,
+		Now:          g.opts.Now,
+		Identities:   g.opts.Identities,
+		Workers:      g.opts.Workers,
+		Progress:     g.opts.Progress,
+		ImportRoot:   g.opts.ImportRoot,
+		TrustedRoots: g.opts.TrustedRoots,
+		Preview:      g.opts.Preview,
+	})
 	if err != nil {
 		return err
 	}
-	cacerts, err := g.cacerts(st)
-	if err != nil {
-		return err
+	for p, why := range sec.Reasons {
+		g.tree.Reasons[p] = why
 	}
-	remote, err := g.remoteSecrets()
-	if err != nil {
-		return err
+	for p, item := range sec.Pending {
+		g.tree.Pending[p] = item
 	}
-	g.add(RootCertPath, append([]byte(Header), st.bundle...))
-	g.addSecret(RootCAPath, st.rootFile)
+	g.tree.StableUntil = sec.StableUntil
+	g.add(RootCertPath, append([]byte(Header), sec.Bundle...))
+	g.addSecret(RootCAPath, sec.RootFile)
 	g.add(SopsConfigPath, g.sopsConfig())
-	g.add(MeshMDPath, g.meshMD(ses, cacerts.expiry))
+	g.add(MeshMDPath, g.meshMD(ses, sec.Expiry))
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
 		g.add(ApplicationSetPath, g.applicationSet())
 	}
-	r := &computed{seFiles: seFiles, cacerts: cacerts.files, remote: remote}
+	r := &computed{seFiles: seFiles, cacerts: sec.Cacerts, remote: sec.Remote}
 	outs := make([][]File, len(g.inv.Clusters))
 	pool.All(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {
