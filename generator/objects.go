@@ -497,3 +497,22 @@ type KSOPSGenerator struct {
 	Metadata ObjectMeta `json:"metadata"`
 	Files    []string   `json:"files"`
 }
+
+// OutlierDetection is a DestinationRule's outlierDetection.
+type OutlierDetection struct {
+	Consecutive5xxErrors int    `json:"consecutive5xxErrors"`
+	Interval             string `json:"interval"`
+	BaseEjectionTime     string `json:"baseEjectionTime"`
+	MaxEjectionPercent   int    `json:"maxEjectionPercent"`
+}
+
+// LoadBalancerSettings is a DestinationRule's loadBalancer.
+type LoadBalancerSettings struct {
+	LocalityLbSetting *LocalityLbSetting `json:"localityLbSetting,omitempty"`
+}
+
+// LocalityLbSetting is Istio's locality load balancing of one host.
+type LocalityLbSetting struct {
+	Enabled          bool     `json:"enabled"`
+	FailoverPriority []string `json:"failoverPriority,omitempty"`
+}

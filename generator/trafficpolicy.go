@@ -7,25 +7,6 @@ import (
 	"github.com/meshgen/meshgen/generator/inventory"
 )
 
-// OutlierDetection is a DestinationRule's outlierDetection.
-type OutlierDetection struct {
-	Consecutive5xxErrors int    `json:"consecutive5xxErrors"`
-	Interval             string `json:"interval"`
-	BaseEjectionTime     string `json:"baseEjectionTime"`
-	MaxEjectionPercent   int    `json:"maxEjectionPercent"`
-}
-
-// LoadBalancerSettings is a DestinationRule's loadBalancer.
-type LoadBalancerSettings struct {
-	LocalityLbSetting *LocalityLbSetting `json:"localityLbSetting,omitempty"`
-}
-
-// LocalityLbSetting is Istio's locality load balancing of one host.
-type LocalityLbSetting struct {
-	Enabled          bool     `json:"enabled"`
-	FailoverPriority []string `json:"failoverPriority,omitempty"`
-}
-
 // applyPolicy writes a service's traffic policy into the traffic policy
 // of its DestinationRule. Locality failover is Istio's locality-weighted
 // priorities: a caller's own region (and zone) first, every other region
