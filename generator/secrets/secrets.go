@@ -1,10 +1,11 @@
-// Package secrets builds and checks the encrypted documents meshgen writes:
-// the root CA file, cacerts, stored API credentials and remote secrets. It
-// holds the one way they are encrypted (Encrypt), the documents themselves,
-// the verification of prior secrets (VerifyPrior) and the errors a run that
-// needs an identity or a credential returns. Deciding which secret a run
-// keeps, re-encrypts or issues is the generator's (cacerts.go,
-// remotesecret.go); the paths are its layout's, handed in.
+// Package secrets is every secret meshgen writes or reads: the root CA
+// file, each istiod cluster's cacerts, stored API credentials and remote
+// secrets. Issue decides, per secret, whether the prior file is kept,
+// re-encrypted, re-bundled or issued afresh (with pki's renewal rule) and
+// returns the files with the reasons; Encrypt is the one way they are
+// encrypted; VerifyPrior checks prior secrets before any is kept. It imports
+// no part of the generator: the layout's paths and the generated-file header
+// come in through Input.
 package secrets
 
 import (
