@@ -93,6 +93,12 @@ func (c *cli) loadInventoryData(file string) (*inventory.Inventory, []byte, bool
 	var testKeys inventory.ErrorList
 	if inv != nil && !c.allowTestKeys {
 		testKeys = inv.TestOnlyRecipientErrors()
+		if inv.Mesh.AllowTestOnlyKeys && len(testKeys) > 0 {
+			// The inventory opts in (meshgen's own example): never silently.
+			pos := inv.PosOf("mesh.allowTestOnlyKeys")
+			c.errorf("warning: %s:%d:%d: mesh.allowTestOnlyKeys: secrets are encrypted to meshgen's test-only keys, whose private keys are published; for meshgen's own example only, never for a real mesh", file, pos.Line, pos.Col)
+			testKeys = nil
+		}
 	}
 	if len(testKeys) > 0 {
 		var list inventory.ErrorList

@@ -69,6 +69,12 @@ type Mesh struct {
 	// Recipients are the operators' age recipients (age1...): they can
 	// decrypt every secret meshgen writes, including the root key.
 	Recipients []string `yaml:"recipients,omitempty"`
+	// AllowTestOnlyKeys accepts meshgen's test-only age recipients, whose
+	// private keys are published in meshgen's repository (testdata/age).
+	// Only meshgen's own example sets it; every run it lets through prints a
+	// warning with its position. Default: false, and such a recipient is an
+	// error.
+	AllowTestOnlyKeys bool `yaml:"allowTestOnlyKeys,omitempty"`
 	// GitOps optionally asks for the objects that deliver the overlays.
 	GitOps *GitOps `yaml:"gitops,omitempty"`
 	// TrafficPolicy is the mesh-wide default traffic policy of exported

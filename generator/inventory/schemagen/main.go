@@ -246,6 +246,8 @@ func (b *builder) field(t reflect.Type) *schema {
 		return &schema{Type: "string"}
 	case reflect.Int:
 		return &schema{Type: "integer"}
+	case reflect.Bool:
+		return &schema{Type: "boolean"}
 	}
 	panic("schemagen: unsupported type " + t.String())
 }
