@@ -76,6 +76,9 @@ func Simulate(t test.Failer, inv *inventory.Inventory, tree Tree, want []topolog
 		return nil, err
 	}
 	w.allocate()
+	if w.isAmbient() {
+		return w.simulateAmbient(t, want)
+	}
 	servers := map[string]*xds.FakeDiscoveryServer{}
 	server := func(p *cluster) (*xds.FakeDiscoveryServer, error) {
 		if s, ok := servers[p.name]; ok {
@@ -254,20 +257,43 @@ func (w *world) kubeObjects(c *cluster) ([]runtime.Object, error) {
 		}
 		objs = append(objs, o)
 	}
-	ns := func(name string) {
+	ns := func(name string, labels map[string]string) {
 		if !namespaces[name] {
 			namespaces[name] = true
-			objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}})
+			objs = append(objs, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}})
 		}
 	}
-	ns("istio-system")
-	ns(clientNamespace)
+	ns("istio-system", nil)
+	ns(clientNamespace, nil)
 	for _, wl := range c.workloads {
-		ns(wl.svc.Namespace)
-		objs = append(objs, w.workloadObjects(c, wl)...)
+		var labels map[string]string
+		if c.ambient() {
+			// What the docs tell users to do for ambient: the namespaces of
+			// exported services join the ambient data plane.
+			labels = map[string]string{"istio.io/dataplane-mode": "ambient"}
+		}
+		ns(wl.svc.Namespace, labels)
+	}
+	// The API server labels every namespace with its name.
+	ambientNamespaces := map[string]bool{}
+	for _, o := range objs {
+		if n, ok := o.(*corev1.Namespace); ok {
+			if n.Labels == nil {
+				n.Labels = map[string]string{}
+			}
+			n.Labels[corev1.LabelMetadataName] = n.Name
+			ambientNamespaces[n.Name] = n.Labels["istio.io/dataplane-mode"] == "ambient"
+		}
+	}
+	for _, wl := range c.workloads {
+		objs = append(objs, w.workloadObjects(c, wl, ambientNamespaces[wl.svc.Namespace])...)
 	}
 	if g := c.gateway; g != nil {
-		objs = append(objs, gatewayObjects(c, g)...)
+		if g.ambient != nil {
+			objs = append(objs, ambientGatewayObjects(c, g)...)
+		} else {
+			objs = append(objs, gatewayObjects(c, g)...)
+		}
 	}
 	// Istio reads a pod's locality from its node's labels.
 	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-0", Labels: map[string]string{}}}
@@ -295,10 +321,24 @@ func podLabels(c *cluster, app string) map[string]string {
 	return l
 }
 
-func (w *world) workloadObjects(c *cluster, wl workload) []runtime.Object {
+// workloadObjects are the Service, Pod and EndpointSlice of an exported
+// service's workload in cluster c. In an ambient cluster the pod has no
+// sidecar; istio-cni, where the tree installs it with ambient, redirects it
+// to ztunnel when its namespace is in the ambient data plane, and the
+// Service carries istio.io/global=true as the docs tell users.
+func (w *world) workloadObjects(c *cluster, wl workload, ambientNamespace bool) []runtime.Object {
 	s := wl.svc
+	labels := podLabels(c, s.Name)
+	var annotations, svcLabels map[string]string
+	if c.ambient() {
+		labels = map[string]string{"app": s.Name}
+		if c.cni && ambientNamespace {
+			annotations = map[string]string{"ambient.istio.io/redirection": "enabled"}
+		}
+		svcLabels = map[string]string{"istio.io/global": "true"}
+	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: s.Name + "-0", Namespace: s.Namespace, Labels: podLabels(c, s.Name)},
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name + "-0", Namespace: s.Namespace, Labels: labels, Annotations: annotations},
 		Spec:       corev1.PodSpec{ServiceAccountName: s.Name, NodeName: "node-0"},
 		Status: corev1.PodStatus{
 			Phase: corev1.PodRunning, PodIP: wl.podIP, PodIPs: []corev1.PodIP{{IP: wl.podIP}},
@@ -306,7 +346,7 @@ func (w *world) workloadObjects(c *cluster, wl workload) []runtime.Object {
 		},
 	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace},
+		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: svcLabels},
 		Spec:       corev1.ServiceSpec{ClusterIP: wl.clusterIP, Selector: map[string]string{"app": s.Name}},
 	}
 	var eps []discoveryv1.EndpointPort
@@ -397,6 +437,23 @@ func (w *world) istiod(t test.Failer, p *cluster) (*xds.FakeDiscoveryServer, err
 		}
 		configs = append(configs, cfgs...)
 	}
+	mc, err := w.meshConfigOf(p)
+	if err != nil {
+		return nil, err
+	}
+	return xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
+		DefaultClusterName:         istiocluster.ID(p.name),
+		KubernetesObjectsByCluster: byCluster,
+		KubeClientBuilder:          fakeClient,
+		Configs:                    configs,
+		MeshConfig:                 mc,
+		NetworksWatcher:            meshwatcher.NewFixedNetworksWatcher(&meshconfig.MeshNetworks{}),
+	}), nil
+}
+
+// meshConfigOf is the MeshConfig istiod of primary p runs with: its
+// values' meshConfig over Istio's defaults.
+func (w *world) meshConfigOf(p *cluster) (*meshconfig.MeshConfig, error) {
 	mc := mesh.DefaultMeshConfig()
 	if p.meshConfig != nil {
 		data, err := yaml.Marshal(p.meshConfig)
@@ -407,14 +464,7 @@ func (w *world) istiod(t test.Failer, p *cluster) (*xds.FakeDiscoveryServer, err
 			return nil, fmt.Errorf("overlays/%s: meshConfig istiod rejects: %v", p.name, err)
 		}
 	}
-	return xds.NewFakeDiscoveryServer(t, xds.FakeOptions{
-		DefaultClusterName:         istiocluster.ID(p.name),
-		KubernetesObjectsByCluster: byCluster,
-		KubeClientBuilder:          fakeClient,
-		Configs:                    configs,
-		MeshConfig:                 mc,
-		NetworksWatcher:            meshwatcher.NewFixedNetworksWatcher(&meshconfig.MeshNetworks{}),
-	}), nil
+	return mc, nil
 }
 
 // fakeClient is the simulated API server of one cluster, holding objs.

@@ -28,6 +28,13 @@ type cluster struct {
 	remote             bool   // profile remote: no istiod runs here
 	remotePilotAddress string // where a remote's sidecars find istiod
 	meshConfig         map[string]any
+	// env is istiod's environment as the chart sets it from the values
+	// (pilot.env, env, and what the chart's profile adds).
+	env map[string]string
+
+	// What the tree installs for ambient in this cluster: istio-cni with
+	// ambient redirection, and ztunnel.
+	cni, ztunnel bool
 
 	// watches are the clusters this cluster's istiod holds remote secrets for.
 	watches []string
@@ -51,6 +58,9 @@ type gateway struct {
 	port           int    // inventory port (the load balancer's)
 	ip             string // address, or what the simulated DNS resolves it to
 	podIP          string
+	// ambient is the Gateway API east-west gateway (class istio-east-west)
+	// the overlay applies, for ambient; nil for a sidecar east-west gateway.
+	ambient *resource.Resource
 }
 
 // world is the whole fleet as the simulation sees it.
@@ -119,9 +129,11 @@ func (w *world) istiodFor(c *cluster) *cluster {
 
 // readValues finds the istiod install values: the istiod HelmRelease the
 // overlay applies, or else the IstioOperator file istioctl installs from.
+// The values are what the istiod chart renders from: the chart's profile
+// (values.profile, or the IstioOperator profile's) under the tree's values,
+// merged as the chart merges them.
 func (c *cluster) readValues(t Tree) error {
 	var values map[string]any
-	var meshConfig map[string]any
 	profile := ""
 	releases, err := c.helmReleases("istiod")
 	if err != nil {
@@ -129,9 +141,12 @@ func (c *cluster) readValues(t Tree) error {
 	}
 	for _, m := range releases {
 		values, _ = dig(m, "spec", "values").(map[string]any)
-		meshConfig, _ = dig(values, "meshConfig").(map[string]any)
+		if values == nil {
+			values = map[string]any{}
+		}
 		profile = str(values, "profile")
 	}
+	iop := false
 	if values == nil {
 		for _, d := range t.docs("overlays/" + c.name + "/install/istio-operator.yaml") {
 			var m map[string]any
@@ -141,20 +156,53 @@ func (c *cluster) readValues(t Tree) error {
 			if m["kind"] != "IstioOperator" {
 				continue
 			}
+			iop = true
 			values, _ = dig(m, "spec", "values").(map[string]any)
-			meshConfig, _ = dig(m, "spec", "meshConfig").(map[string]any)
+			if values == nil {
+				values = map[string]any{}
+			}
+			// istioctl hands spec.meshConfig to the charts as values.meshConfig.
+			if mc, ok := dig(m, "spec", "meshConfig").(map[string]any); ok {
+				values["meshConfig"] = mc
+			}
 			profile = str(m, "spec", "profile")
+			// The IstioOperator profile selects the charts' profile.
+			if chartProfile, err := iopChartProfile(profile); err != nil {
+				return fmt.Errorf("overlays/%s/install/istio-operator.yaml: %v", c.name, err)
+			} else if chartProfile != "" && str(values, "profile") == "" {
+				values["profile"] = chartProfile
+			}
+			c.readIstioOperatorComponents(m)
 		}
 	}
 	if values == nil {
 		return nil
 	}
 	c.hasValues = true
+	chartProfile := str(values, "profile")
+	if chartProfile == "" {
+		chartProfile = str(values, "global", "profile")
+	}
+	values, err = withChartProfile("istio-control/istio-discovery", chartProfile, values)
+	if err != nil {
+		return fmt.Errorf("overlays/%s: istiod values: %v", c.name, err)
+	}
 	c.network = str(values, "global", "network")
 	c.clusterName = str(values, "global", "multiCluster", "clusterName")
 	c.remote = profile == "remote"
 	c.remotePilotAddress = str(values, "global", "remotePilotAddress")
-	c.meshConfig = meshConfig
+	c.meshConfig, _ = dig(values, "meshConfig").(map[string]any)
+	// The istiod chart takes env from pilot.env (profiles, IstioOperator)
+	// and from the flattened env (helm values); the latter wins.
+	c.env = strMap(values, "pilot", "env")
+	for k, v := range strMap(values, "env") {
+		c.env[k] = v
+	}
+	if !iop {
+		if err := c.readAmbientReleases(); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -228,6 +276,32 @@ func (c *cluster) readGateway(t Tree, w *world) error {
 				}
 			}
 		}
+	}
+	// Ambient: the Gateway API gateway of class istio-east-west, from which
+	// istiod's gateway controller deploys the gateway (its Deployment and
+	// a Service named after the Gateway).
+	for _, r := range c.objects {
+		if r.GetKind() != "Gateway" || !strings.HasPrefix(r.GetApiVersion(), "gateway.networking.k8s.io/") {
+			continue
+		}
+		m, err := r.Map()
+		if err != nil {
+			return err
+		}
+		if str(m, "spec", "gatewayClassName") != eastWestClass {
+			continue
+		}
+		if g != nil {
+			return fmt.Errorf("overlays/%s: more than one east-west gateway", c.name)
+		}
+		labels := map[string]string{
+			"gateway.networking.k8s.io/gateway-name": r.GetName(),
+			"gateway.istio.io/managed":               "istio.io-eastwest-controller",
+		}
+		for k, v := range r.GetLabels() {
+			labels[k] = v
+		}
+		g = &gateway{name: r.GetName(), labels: labels, ambient: r}
 	}
 	if g == nil {
 		return nil
