@@ -124,13 +124,15 @@ ensure_openssl
 CRDS_MOD="$REPO_ROOT/tools/crds"
 crds_stamp() { cat "$CRDS_MOD/go.mod" "$CRDS_MOD/go.sum" | sha256sum | cut -c1-12; }
 install_crds() {
-  local argo flux
+  local argo flux gwapi
   argo=$(cd "$CRDS_MOD" && go mod download -json github.com/argoproj/argo-cd/v3 | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
   flux=$(cd "$CRDS_MOD" && go mod download -json github.com/fluxcd/kustomize-controller | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [[ -d "$argo" && -d "$flux" ]] || { echo "tools.sh: CRD modules not downloaded" >&2; exit 1; }
+  gwapi=$(cd "$CRDS_MOD" && go mod download -json sigs.k8s.io/gateway-api | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [[ -d "$argo" && -d "$flux" && -d "$gwapi" ]] || { echo "tools.sh: CRD modules not downloaded" >&2; exit 1; }
   mkdir -p "$DEST/crds"
   install -m 0644 "$argo/manifests/crds/applicationset-crd.yaml" "$argo/manifests/crds/application-crd.yaml" "$DEST/crds/"
   install -m 0644 "$flux/config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$DEST/crds/"
+  install -m 0644 "$gwapi/config/crd/standard/gateway.networking.k8s.io_gateways.yaml" "$DEST/crds/"
   # ensure() checks for an executable DEST/<tool>: a listing stands in.
   (cd "$DEST/crds" && ls) >"$DEST/crds.list" && chmod 0755 "$DEST/crds.list"
 }

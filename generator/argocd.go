@@ -83,7 +83,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 // argoChartWaves are the sync waves of the charts: by chart, not by
 // position, so that the istiod releases of several revisions share a wave
 // and adding or removing a revision moves no other release's wave.
-var argoChartWaves = map[string]int{"base": 1, "istiod": 2, "gateway": 3}
+var argoChartWaves = map[string]int{"base": 1, "istiod": 2, "gateway": 3, "cni": 3, "ztunnel": 4}
 
 // helmReleasesFile is the install stage's Flux HelmReleases file.
 const helmReleasesFile = "istio-helmreleases.yaml"

@@ -38,6 +38,9 @@ type install struct {
 	eastWest      bool     // the cluster runs an east-west gateway
 	gatewayPort   int      // the east-west gateway's cross-network (mTLS) port
 	clusterLocal  []string // primaries: hosts their istiod keeps cluster-local
+	ambient       bool     // mesh.dataplane ambient: istiod, cni and ztunnel charts in ambient mode
+	global        []string // ambient: namespaces whose istio.io/global=true Services are global
+	gatewayAddr   string   // the east-west gateway's address (inventory)
 }
 
 func (g *gen) installOf(c *inventory.Cluster) install {
@@ -56,6 +59,11 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 	}
 	if gw := c.EastWestGateway; gw != nil {
 		in.gatewayPort = gw.Port
+		in.gatewayAddr = gw.Address
+	}
+	if m.Ambient() {
+		in.ambient = true
+		in.global = g.topo.GlobalNamespaces()
 	}
 	if c.Role == inventory.RoleRemote {
 		in.remote = true
@@ -86,7 +94,23 @@ func (in install) values() *Values {
 		// configuration (CRDs, validation), which the primary reads.
 		v.Global.ConfigCluster = true
 	}
+	if in.ambient {
+		v.Pilot = in.ambientPilot()
+	}
 	return v
+}
+
+// profile is the Istio profile of the cluster's control plane: remote
+// for a remote, ambient with the ambient data plane, else none (the
+// charts' default).
+func (in install) profile() string {
+	switch {
+	case in.remote:
+		return "remote"
+	case in.ambient:
+		return ambientProfile
+	}
+	return ""
 }
 
 func (in install) meshConfig() *MeshConfig {
@@ -104,6 +128,9 @@ func (in install) meshConfig() *MeshConfig {
 			Hosts:    in.clusterLocal,
 		}}
 	}
+	if in.ambient {
+		mc.ServiceScopeConfigs = in.serviceScopeConfigs()
+	}
 	return mc
 }
 
@@ -112,8 +139,8 @@ func (in install) controlPlane() *IstioOperator {
 	loadTemplate("control-plane.yaml", &iop)
 	iop.Spec.Tag = in.version
 	iop.Spec.Revision = in.revision
-	if in.remote {
-		iop.Spec.Profile = "remote"
+	if p := in.profile(); p != "" {
+		iop.Spec.Profile = p
 	}
 	iop.Spec.MeshConfig = in.meshConfig()
 	iop.Spec.Values = in.values()
@@ -224,7 +251,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	// from them, and reviewers read them. Only where an operator runs are
 	// they resources.
 	iops := map[string][]byte{"istio-operator.yaml": g.marshalDocs(in.controlPlane())}
-	if in.eastWest {
+	if in.eastWest && !in.ambient {
 		iops["eastwest-gateway.yaml"] = g.marshalDocs(in.eastWestGateway())
 	}
 	for _, name := range sortedKeys(iops) {
@@ -242,6 +269,9 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	// goes to config clusters, which serve their remotes' proxies too.
 	if g.topo.NeedsCrossNetworkGateway(c.Name) {
 		mesh.add("cross-network-gateway.yaml", g.marshalDocs(g.crossNetworkGateway()))
+	}
+	if g.topo.NeedsAmbientEastWestGateway(c.Name) {
+		mesh.add(ambientEastWestGatewayFile, g.marshalDocs(in.ambientEastWestGateway()))
 	}
 	if in.external && in.eastWest {
 		mesh.add("expose-istiod.yaml", g.marshalDocs(g.exposeIstiod()...))

@@ -68,13 +68,15 @@ func (g *gen) helmReleases(in install) helmInstall {
 		interval = fluxDuration(f.Flux.Interval.Duration)
 	}
 	repo.Spec.Interval = interval
-	profile := ""
-	if in.remote {
-		profile = "remote"
-	}
+	profile := in.profile()
 	// The default revision validates Istio config (the base chart's
-	// istiod-default-validator) and runs the gateway.
-	bv := baseChartValues{Profile: profile, DefaultRevision: in.revision}
+	// istiod-default-validator) and runs the gateway. Istio's ambient Helm
+	// guide installs the base chart without the ambient profile.
+	baseProfile := profile
+	if in.ambient {
+		baseProfile = ""
+	}
+	bv := baseChartValues{Profile: baseProfile, DefaultRevision: in.revision}
 	base.Spec.Values = bv
 	base.Spec.Chart.Spec.Version = newestVersion(in.revisions)
 	istiods := istiodReleases(istiod, istiodChartValues{
@@ -96,7 +98,12 @@ func (g *gen) helmReleases(in install) helmInstall {
 		gateway.Spec.Values = gv
 	}
 	releases := append([]*HelmRelease{&base}, istiods...)
-	if in.eastWest {
+	switch {
+	case in.ambient:
+		// The ambient east-west gateway is a Gateway API Gateway that
+		// istiod deploys (mesh stage), not a gateway chart release.
+		releases = append(releases, in.ambientReleases()...)
+	case in.eastWest:
 		releases = append(releases, &gateway)
 	}
 	for _, hr := range releases {

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -42,6 +43,8 @@ var istioChartDirs = map[string]string{
 	"base":    "base",
 	"istiod":  "istio-control/istio-discovery",
 	"gateway": "gateway",
+	"cni":     "istio-cni",
+	"ztunnel": "ztunnel",
 }
 
 // deliveryTree is one generated tree: a golden scenario or the example.
@@ -445,6 +448,26 @@ func checkRendered(t *testing.T, what string, tr deliveryTree, cluster string, h
 		if !bytes.Contains(manifests, []byte(`"network": "`+c.Network+`"`)) {
 			t.Errorf("%s: rendered values lack network %s", what, c.Network)
 		}
+		if tr.inv.Mesh.Ambient() {
+			checkAmbientIstiod(t, what, tr, nodes, string(manifests))
+		}
+		return
+	case "cni":
+		// The ambient profile turns on the node agent's ambient mode.
+		for _, n := range nodes {
+			if n.GetKind() == "ConfigMap" {
+				if v, _ := n.GetString("data.AMBIENT_ENABLED"); v == "true" {
+					return
+				}
+			}
+		}
+		t.Errorf("%s: no ConfigMap with AMBIENT_ENABLED=true: the cni chart does not run in ambient mode", what)
+		return
+	case "ztunnel":
+		// ztunnel must name the same cluster as istiod (or istiod refuses
+		// its certificate requests) and its network.
+		wantEnv(t, what, string(manifests), "ISTIO_META_CLUSTER_ID", c.Name)
+		wantEnv(t, what, string(manifests), "NETWORK", c.Network)
 		return
 	case "gateway":
 	default:
@@ -499,6 +522,72 @@ func checkRendered(t *testing.T, what string, tr deliveryTree, cluster string, h
 	if got, want := svc.GetLabels()[gatewayPortLabel], port; port != "15443" && got != want {
 		t.Errorf("%s: Service %s has %s=%q, want %q", what, svc.GetName(), gatewayPortLabel, got, want)
 	}
+}
+
+// checkAmbientIstiod checks an ambient istiod release as rendered: ambient
+// and its multi-network mode on, and the mesh config istiod reads (the
+// istio ConfigMap) holding meshgen's serviceScopeConfigs, which replace
+// the ambient profile's: Services labelled istio.io/global=true in the
+// exported services' namespaces, and nothing else, are global.
+func checkAmbientIstiod(t *testing.T, what string, tr deliveryTree, nodes []*kyaml.RNode, manifests string) {
+	t.Helper()
+	wantEnv(t, what, manifests, "PILOT_ENABLE_AMBIENT", "true")
+	wantEnv(t, what, manifests, "AMBIENT_ENABLE_MULTI_NETWORK", "true")
+	var namespaces []string
+	for _, s := range tr.inv.Services {
+		if !slices.Contains(namespaces, s.Namespace) {
+			namespaces = append(namespaces, s.Namespace)
+		}
+	}
+	slices.Sort(namespaces)
+	for _, n := range nodes {
+		if n.GetKind() != "ConfigMap" || !strings.HasPrefix(n.GetName(), "istio") {
+			continue
+		}
+		mesh, err := n.GetString("data.mesh")
+		if err != nil || mesh == "" {
+			continue
+		}
+		var mc struct {
+			ServiceScopeConfigs []struct {
+				NamespaceSelector *struct {
+					MatchExpressions []struct {
+						Key, Operator string
+						Values        []string
+					} `json:"matchExpressions"`
+				} `json:"namespaceSelector"`
+				ServicesSelector struct {
+					MatchExpressions []struct {
+						Key, Operator string
+						Values        []string
+					} `json:"matchExpressions"`
+				} `json:"servicesSelector"`
+				Scope string
+			} `json:"serviceScopeConfigs"`
+		}
+		if err := yaml.Unmarshal([]byte(mesh), &mc); err != nil {
+			t.Errorf("%s: ConfigMap %s mesh: %v", what, n.GetName(), err)
+			return
+		}
+		sc := mc.ServiceScopeConfigs
+		if len(namespaces) == 0 {
+			return // the profile's own entry stays
+		}
+		if len(sc) != 1 || sc[0].Scope != "GLOBAL" || sc[0].NamespaceSelector == nil ||
+			len(sc[0].NamespaceSelector.MatchExpressions) != 1 || len(sc[0].ServicesSelector.MatchExpressions) != 1 {
+			t.Errorf("%s: ConfigMap %s: serviceScopeConfigs %+v, want meshgen's one GLOBAL entry in place of the profile's", what, n.GetName(), sc)
+			return
+		}
+		ns, svc := sc[0].NamespaceSelector.MatchExpressions[0], sc[0].ServicesSelector.MatchExpressions[0]
+		if ns.Key != "kubernetes.io/metadata.name" || ns.Operator != "In" || !slices.Equal(ns.Values, namespaces) {
+			t.Errorf("%s: namespaceSelector %+v, want kubernetes.io/metadata.name In %v", what, ns, namespaces)
+		}
+		if svc.Key != GlobalServiceLabel || svc.Operator != "In" || !slices.Equal(svc.Values, []string{"true"}) {
+			t.Errorf("%s: servicesSelector %+v, want %s In [true]", what, svc, GlobalServiceLabel)
+		}
+		return
+	}
+	t.Errorf("%s: no istio ConfigMap with mesh config", what)
 }
 
 // TestFluxPostRenderRejectsDuplicateKeys shows that the reproduction of

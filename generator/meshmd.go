@@ -90,8 +90,12 @@ func renderMeshMD(inv *inventory.Inventory, topo *topology.Mesh, vips map[string
 	m := inv.Mesh
 	fmt.Fprintf(&b, "# Mesh %s\n\n", m.ID)
 	fmt.Fprintf(&b, "Trust domain `%s`, %s", m.TrustDomain, revisionsText(m.Istio))
-	fmt.Fprintf(&b, " installed with %s, discovery by %s. %d %s on %d %s, %d exported %s.\n\n",
-		m.Istio.Installer, m.Discovery,
+	dataplane := ""
+	if m.Ambient() {
+		dataplane = " (ambient data plane)"
+	}
+	fmt.Fprintf(&b, " installed with %s%s, discovery by %s. %d %s on %d %s, %d exported %s.\n\n",
+		m.Istio.Installer, dataplane, m.Discovery,
 		len(inv.Clusters), plural(len(inv.Clusters), "cluster", "clusters"),
 		len(inv.UsedNetworks()), plural(len(inv.UsedNetworks()), "network", "networks"),
 		len(inv.Services), plural(len(inv.Services), "service", "services"))
@@ -169,8 +173,27 @@ func renderMeshMD(inv *inventory.Inventory, topo *topology.Mesh, vips map[string
 		cells = append(cells, strings.Join(ports, ", "), strings.Join(s.Exporters, ", "), exportedTo(s.Service))
 		row(&b, cells...)
 	}
+	if topo.Ambient {
+		writeGlobalServices(&b, services)
+	}
 	writeRouteTable(&b, topology.AllRoutes(inv))
 	return []byte(b.String())
+}
+
+// writeGlobalServices lists, for the ambient data plane, the Services that
+// must carry the istio.io/global=true label, and where: meshgen does not
+// own application Services, and istiod shares a Service with the other
+// clusters only when it is labelled (meshConfig.serviceScopeConfigs).
+func writeGlobalServices(b *strings.Builder, services []*topology.Service) {
+	b.WriteString("\n## Global services\n\n")
+	b.WriteString("With the ambient data plane, istiod shares a Service with the other clusters only when the Service carries the label `")
+	b.WriteString(GlobalServiceLabel + "=true`")
+	b.WriteString(" (meshConfig.serviceScopeConfigs, for the namespaces below only). meshgen does not write application Services: ")
+	b.WriteString("label each in every cluster it runs in, e.g. `kubectl label service NAME -n NAMESPACE " + GlobalServiceLabel + "=true`.\n\n")
+	b.WriteString("| Service | label in clusters |\n|---|---|\n")
+	for _, s := range services {
+		row(b, s.Namespace+"/"+s.Name, strings.Join(s.Exporters, ", "))
+	}
 }
 
 // writeClusterDiagram draws one subgraph per network, one node per cluster,

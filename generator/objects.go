@@ -50,9 +50,31 @@ type IstioOperatorSpec struct {
 
 // MeshConfig is the part of meshConfig meshgen sets.
 type MeshConfig struct {
-	TrustDomain     string            `json:"trustDomain,omitempty"`
-	DefaultConfig   *ProxyConfig      `json:"defaultConfig,omitempty"`
-	ServiceSettings []ServiceSettings `json:"serviceSettings,omitempty"`
+	TrustDomain         string               `json:"trustDomain,omitempty"`
+	DefaultConfig       *ProxyConfig         `json:"defaultConfig,omitempty"`
+	ServiceSettings     []ServiceSettings    `json:"serviceSettings,omitempty"`
+	ServiceScopeConfigs []ServiceScopeConfig `json:"serviceScopeConfigs,omitempty"`
+}
+
+// ServiceScopeConfig is one entry of meshConfig.serviceScopeConfigs: the
+// Services (by namespace and Service labels) whose scope ambient istiod
+// sets, GLOBAL making them visible to every cluster of the mesh.
+type ServiceScopeConfig struct {
+	NamespaceSelector *LabelSelector `json:"namespaceSelector,omitempty"`
+	ServicesSelector  *LabelSelector `json:"servicesSelector,omitempty"`
+	Scope             string         `json:"scope"`
+}
+
+// LabelSelector is a Kubernetes label selector of match expressions.
+type LabelSelector struct {
+	MatchExpressions []LabelSelectorRequirement `json:"matchExpressions"`
+}
+
+// LabelSelectorRequirement is one match expression of a label selector.
+type LabelSelectorRequirement struct {
+	Key      string   `json:"key"`
+	Operator string   `json:"operator"`
+	Values   []string `json:"values"`
 }
 
 // ServiceSettings is one entry of meshConfig.serviceSettings.
@@ -114,6 +136,13 @@ type Values struct {
 	Gateways     map[string]GatewayValues `json:"gateways,omitempty"`
 	Global       *GlobalValues            `json:"global,omitempty"`
 	IstiodRemote *IstiodRemoteValues      `json:"istiodRemote,omitempty"`
+	Pilot        *PilotValues             `json:"pilot,omitempty"`
+}
+
+// PilotValues are values.pilot: istiod's settings (the istiod chart
+// flattens them onto its own values, as it does the profile's pilot.env).
+type PilotValues struct {
+	Env map[string]string `json:"env,omitempty"`
 }
 
 // GatewayValues are values.gateways.<name>.
@@ -171,6 +200,40 @@ type GatewayPort struct {
 // ServerTLS is a Gateway server's TLS settings.
 type ServerTLS struct {
 	Mode string `json:"mode"`
+}
+
+// KubeGateway is a Gateway API gateway.networking.k8s.io/v1 Gateway.
+type KubeGateway struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta      `json:"metadata"`
+	Spec     KubeGatewaySpec `json:"spec"`
+}
+
+// KubeGatewaySpec is the part of a Gateway API Gateway spec meshgen sets.
+type KubeGatewaySpec struct {
+	GatewayClassName string               `json:"gatewayClassName"`
+	Addresses        []KubeGatewayAddress `json:"addresses,omitempty"`
+	Listeners        []KubeListener       `json:"listeners"`
+}
+
+// KubeGatewayAddress is an address a Gateway API Gateway asks for.
+type KubeGatewayAddress struct {
+	Type  string `json:"type"`
+	Value string `json:"value"`
+}
+
+// KubeListener is one listener of a Gateway API Gateway.
+type KubeListener struct {
+	Name     string           `json:"name"`
+	Port     int              `json:"port"`
+	Protocol string           `json:"protocol"`
+	TLS      *KubeListenerTLS `json:"tls,omitempty"`
+}
+
+// KubeListenerTLS is a listener's TLS settings.
+type KubeListenerTLS struct {
+	Mode    string            `json:"mode"`
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // VirtualService is a networking.istio.io/v1 VirtualService with TLS routes.

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/meshgen/meshgen/generator/internal/testtools"
 	"github.com/meshgen/meshgen/generator/inventory"
 )
@@ -70,7 +72,10 @@ func TestIstioctlValidate(t *testing.T) {
 		dir, tree := writeScenario(t, sc)
 		n := 0
 		for _, f := range tree.Files {
-			if !strings.Contains(string(f.Data), "networking.istio.io/") {
+			// Gateway API objects too: istioctl validates the ambient
+			// east-west Gateway as Istio's webhook would (its schema is
+			// checked against the Gateway API CRD in ambient_test.go).
+			if !strings.Contains(string(f.Data), "networking.istio.io/") && !strings.Contains(string(f.Data), "gateway.networking.k8s.io/") {
 				continue
 			}
 			n++
@@ -159,6 +164,29 @@ func TestIstioctlManifestGenerate(t *testing.T) {
 			}
 			if !strings.Contains(out, `"network": "`+c.Network+`"`) {
 				t.Errorf("%s: %s: rendered manifest does not carry network %s", sc.file, iop, c.Network)
+			}
+			if sc.inv.Mesh.Ambient() {
+				// The ambient profile's ztunnel and istio-cni, with the
+				// cluster's name and network from the same values, and
+				// istiod's multi-network mode.
+				wantEnv(t, sc.file+": "+iop, out, "ISTIO_META_CLUSTER_ID", c.Name)
+				wantEnv(t, sc.file+": "+iop, out, "NETWORK", c.Network)
+				wantEnv(t, sc.file+": "+iop, out, "AMBIENT_ENABLE_MULTI_NETWORK", "true")
+				daemonSets := map[string]bool{}
+				for _, doc := range splitDocs([]byte(out)) {
+					var o struct {
+						Kind     string
+						Metadata struct{ Name string }
+					}
+					if yaml.Unmarshal(doc, &o) == nil && o.Kind == "DaemonSet" {
+						daemonSets[o.Metadata.Name] = true
+					}
+				}
+				for _, ds := range []string{"ztunnel", "istio-cni-node"} {
+					if !daemonSets[ds] {
+						t.Errorf("%s: %s: no DaemonSet %s rendered (got %v)", sc.file, iop, ds, sortedKeys(daemonSets))
+					}
+				}
 			}
 			gw := "overlays/" + c.Name + "/install/eastwest-gateway.yaml"
 			if tree.Get(gw) == nil {

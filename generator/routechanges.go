@@ -160,10 +160,14 @@ func describeChange(before, after topology.Route) string {
 		if ok && o == e {
 			continue
 		}
+		over := ""
+		if e.Transport != "" { // ambient: a data plane switch changes every hop
+			over = " over " + e.Transport
+		}
 		if e.Gateway {
-			parts = append(parts, fmt.Sprintf("now via %s east-west gateway (%s)", e.Cluster, net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port)))))
+			parts = append(parts, fmt.Sprintf("now via %s east-west gateway (%s)%s", e.Cluster, net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port))), over))
 		} else {
-			parts = append(parts, "now to "+e.Cluster+" pods directly")
+			parts = append(parts, "now to "+e.Cluster+" pods directly"+over)
 		}
 	}
 	var gone []string

@@ -69,6 +69,23 @@ func TestCompareRoutes(t *testing.T) {
 	if c := CompareRoutes(after, after); len(c) != 0 {
 		t.Errorf("no change gives %v", c)
 	}
+
+	// Sidecar to ambient: the same clusters, every hop now HBONE.
+	hbone := func(e topology.Endpoint) topology.Endpoint {
+		e.Transport = topology.HBONE
+		if e.Gateway {
+			e.Port = 15008
+		}
+		return e
+	}
+	got = nil
+	for _, c := range CompareRoutes([]topology.Route{route("eu-2", pods("eu-1"), via("us-1", "203.0.113.30"))},
+		[]topology.Route{route("eu-2", hbone(pods("eu-1")), hbone(via("us-1", "203.0.113.30")))}) {
+		got = append(got, c.String())
+	}
+	if w := "payments.shop:9090 from eu-2: now to eu-1 pods directly over HBONE; now via us-1 east-west gateway (203.0.113.30:15008) over HBONE"; len(got) != 1 || got[0] != w {
+		t.Errorf("changes: %q, want %q", got, w)
+	}
 }
 
 // TestCompareRouteTables checks, for every pair of golden scenarios (as

@@ -39,11 +39,18 @@ const maxDeniedNamed = 5
 
 // EndpointText is one endpoint as tables write it: "eu-1 pods" for pods
 // reached directly, "us-1 via 203.0.113.30:15443" through a gateway.
+//
+// With the ambient data plane the text ends in " (HBONE)": "eu-1 pods
+// (HBONE)", "us-1 via 203.0.113.30:15008 (HBONE)".
 func EndpointText(e topology.Endpoint) string {
-	if !e.Gateway {
-		return e.Cluster + " pods"
+	text := e.Cluster + " pods"
+	if e.Gateway {
+		text = e.Cluster + " via " + net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port)))
 	}
-	return e.Cluster + " via " + net.JoinHostPort(e.Address, strconv.Itoa(int(e.Port)))
+	if e.Transport != "" {
+		text += " (" + e.Transport + ")"
+	}
+	return text
 }
 
 // EndpointsText is a route's endpoints cell: DeniedText, NoneText, or the
@@ -104,7 +111,12 @@ func writeRouteTable(b *strings.Builder, routes iter.Seq[topology.Route]) {
 			any = true
 			b.WriteString("What the workloads of each cluster get when they call each port of each exported service: ")
 			b.WriteString("the serving clusters' pods directly, or through a cluster's east-west gateway. ")
-			b.WriteString("`meshgen routes` prints the same table; `meshgen diff` summarises its changes.\n\n")
+			b.WriteString("`meshgen routes` prints the same table; `meshgen diff` summarises its changes.")
+			if len(r.Endpoints) > 0 && r.Endpoints[0].Transport == topology.HBONE {
+				b.WriteString(" (HBONE): the ambient data plane, where the caller's ztunnel tunnels to port 15008 of the pods, ")
+				b.WriteString("or of the serving network's east-west gateway, which tunnels on to the pods.")
+			}
+			b.WriteString("\n\n")
 			b.WriteString(routeTableHeader)
 		} else if r.Service != group.Service || r.Port != group.Port {
 			flush()
@@ -163,18 +175,23 @@ func writeRouteRow(b *strings.Builder, r topology.Route) {
 		b.WriteString(e.Cluster)
 		if !e.Gateway {
 			b.WriteString(" pods")
-			continue
-		}
-		b.WriteString(" via ")
-		if strings.IndexByte(e.Address, ':') >= 0 { // IPv6, as net.JoinHostPort
-			b.WriteByte('[')
-			b.WriteString(e.Address)
-			b.WriteByte(']')
 		} else {
-			b.WriteString(e.Address)
+			b.WriteString(" via ")
+			if strings.IndexByte(e.Address, ':') >= 0 { // IPv6, as net.JoinHostPort
+				b.WriteByte('[')
+				b.WriteString(e.Address)
+				b.WriteByte(']')
+			} else {
+				b.WriteString(e.Address)
+			}
+			b.WriteByte(':')
+			b.Write(strconv.AppendUint(num[:0], uint64(e.Port), 10))
 		}
-		b.WriteByte(':')
-		b.Write(strconv.AppendUint(num[:0], uint64(e.Port), 10))
+		if e.Transport != "" {
+			b.WriteString(" (")
+			b.WriteString(e.Transport)
+			b.WriteByte(')')
+		}
 	}
 	b.WriteString(" | ")
 	b.WriteString(MTLSText(r))
@@ -382,14 +399,18 @@ func parseRouteCells(cells []string) (topology.Route, error) {
 
 // parseEndpoint reads what EndpointText writes.
 func parseEndpoint(text string) (topology.Endpoint, error) {
-	if c, ok := strings.CutSuffix(text, " pods"); ok && !strings.Contains(c, " ") {
-		return topology.Endpoint{Cluster: c}, nil
+	body, transport := text, ""
+	if b, ok := strings.CutSuffix(text, " ("+topology.HBONE+")"); ok {
+		body, transport = b, topology.HBONE
 	}
-	c, hp, ok := strings.Cut(text, " via ")
+	if c, ok := strings.CutSuffix(body, " pods"); ok && !strings.Contains(c, " ") {
+		return topology.Endpoint{Cluster: c, Transport: transport}, nil
+	}
+	c, hp, ok := strings.Cut(body, " via ")
 	if ok && !strings.Contains(c, " ") {
 		host, port, err := net.SplitHostPort(hp)
 		if p, perr := strconv.ParseUint(port, 10, 32); err == nil && perr == nil {
-			return topology.Endpoint{Cluster: c, Gateway: true, Address: host, Port: uint32(p)}, nil
+			return topology.Endpoint{Cluster: c, Gateway: true, Address: host, Port: uint32(p), Transport: transport}, nil
 		}
 	}
 	return topology.Endpoint{}, fmt.Errorf("endpoint %q is neither \"CLUSTER pods\" nor \"CLUSTER via ADDRESS:PORT\"", text)

@@ -42,6 +42,8 @@ func TestWriteRouteRow(t *testing.T) {
 		{From: "a", Host: "x.y.global", Port: 80, Protocol: "HTTP", MTLS: true},
 		{From: "a", Host: "x.y.svc.cluster.local", Port: 65535, Protocol: "TCP", MTLS: false,
 			Endpoints: []topology.Endpoint{{Cluster: "a"}, {Cluster: "b", Gateway: true, Address: "2001:db8::1", Port: 15443}, {Cluster: "c", Gateway: true, Address: "ew.example.net", Port: 1}}},
+		{From: "a", Host: "x.y.svc.cluster.local", Port: 80, Protocol: "HTTP", MTLS: true,
+			Endpoints: []topology.Endpoint{{Cluster: "a", Transport: topology.HBONE}, {Cluster: "b", Gateway: true, Address: "2001:db8::1", Port: 15008, Transport: topology.HBONE}}},
 	} {
 		var got, want strings.Builder
 		writeRouteRow(&got, r)

@@ -107,6 +107,13 @@ func TestIstioConfigInConfigCluster(t *testing.T) {
 					cc := &sc.inv.Clusters[j]
 					serves = serves || istiodOf(cc) == c.Name && mayCallWords(s, cc.Name)
 				}
+				if sc.inv.Mesh.Ambient() {
+					// ztunnel applies no DestinationRule; HBONE is mTLS.
+					if drs[host] != "" || ses[host] {
+						t.Errorf("%s: %s holds a DestinationRule or ServiceEntry for %s with dataplane ambient, which ztunnel never reads", sc.file, c.Name, host)
+					}
+					continue
+				}
 				if serves && drs[host] != "ISTIO_MUTUAL" {
 					t.Errorf("%s: %s serves a caller of %s but has no ISTIO_MUTUAL DestinationRule for it (got %q)", sc.file, c.Name, host, drs[host])
 				}

@@ -99,6 +99,15 @@ func (c *cli) routes(args []string) int {
 		c.errorf("routes: %v", err)
 		return exitBad
 	}
+	if in.Mesh.Ambient() {
+		// The ambient routes hold only for Services labelled global,
+		// which meshgen does not write: say which, where.
+		for _, s := range topology.New(in).Services() {
+			if host == "" || s.Host == host || s.ID == host {
+				c.hintf("ambient: label Service %s/%s %s=true in %s (istiod shares only global Services)", s.Namespace, s.Name, generator.GlobalServiceLabel, strings.Join(s.Exporters, ", "))
+			}
+		}
+	}
 	return exitOK
 }
 

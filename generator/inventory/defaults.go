@@ -12,6 +12,9 @@ const (
 	DefaultDiscovery      = "remote-secrets"
 	DefaultServiceSuffix  = "global"
 	DefaultInstaller      = "helm"
+	DefaultDataplane      = DataplaneSidecar
+	DataplaneSidecar      = "sidecar"
+	DataplaneAmbient      = "ambient"
 	DefaultKeyAlgorithm   = string(meshpki.DefaultAlgorithm)
 	DefaultRootCommonName = "Root CA"
 	DefaultGatewayPort    = 15443
@@ -43,6 +46,7 @@ func (inv *Inventory) applyDefaults() {
 	setDefault(&m.Discovery, DefaultDiscovery)
 	setDefault(&m.ServiceSuffix, DefaultServiceSuffix)
 	setDefault(&m.Istio.Installer, DefaultInstaller)
+	setDefault(&m.Dataplane, DefaultDataplane)
 	setDefault(&m.PKI.KeyAlgorithm, DefaultKeyAlgorithm)
 	setDefault(&m.PKI.Root.CommonName, DefaultRootCommonName)
 	setDefault(&m.PKI.Root.Organization, m.ID)
@@ -63,7 +67,11 @@ func (inv *Inventory) applyDefaults() {
 		c := &inv.Clusters[i]
 		setDefault(&c.Role, RolePrimary)
 		if c.EastWestGateway != nil {
-			setDefault(&c.EastWestGateway.Port, DefaultGatewayPort)
+			port := DefaultGatewayPort
+			if m.Ambient() {
+				port = AmbientHBONEPort
+			}
+			setDefault(&c.EastWestGateway.Port, port)
 		}
 	}
 }

@@ -48,6 +48,15 @@ type Mesh struct {
 	TrustDomain string `yaml:"trustDomain,omitempty"`
 	// Istio pins the Istio release and how it is installed.
 	Istio Istio `yaml:"istio"`
+	// Dataplane is how workloads join the mesh: "sidecar" (an Envoy
+	// sidecar in every pod, the default) or "ambient" (Istio's ambient
+	// mode: a ztunnel per node and the istio-cni node agent, HBONE between
+	// nodes and through the east-west gateways). Ambient takes what Istio's
+	// ambient multicluster supports (Istio 1.27 or later, multi-primary,
+	// each cluster on its own network, discovery remote-secrets, exported
+	// services visible to every cluster); docs/topology-ambient.md.
+	// Default: sidecar.
+	Dataplane string `yaml:"dataplane,omitempty"`
 	// Discovery selects how clusters learn each other's endpoints:
 	// "remote-secrets" (Istio's endpoint discovery: every istiod watches
 	// the other clusters' API servers through stored credentials; the same
@@ -246,7 +255,9 @@ type Locality struct {
 type EastWestGateway struct {
 	// Address is an IP address or DNS name reachable from the other networks.
 	Address string `yaml:"address"`
-	// Port of the cross-network TLS listener. Default: 15443.
+	// Port of the cross-network TLS listener. Default: 15443; with
+	// dataplane ambient 15008, the HBONE port Istio fixes (no other is
+	// accepted).
 	Port int `yaml:"port,omitempty"`
 }
 

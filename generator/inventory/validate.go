@@ -121,6 +121,7 @@ func (inv *Inventory) Validate() error {
 	v.trafficPolicies()
 	v.revisions()
 	v.argoCD()
+	v.ambient()
 	v.limits()
 	if len(v.errs) == 0 {
 		return nil

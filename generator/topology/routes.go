@@ -24,8 +24,19 @@ type Endpoint struct {
 	Cluster string `json:"cluster"`           // the cluster whose pods serve the call
 	Gateway bool   `json:"gateway,omitempty"` // reached through Cluster's east-west gateway; false: the pods directly
 	Address string `json:"address,omitempty"` // the gateway's address (inventory eastWestGateway.address), when Gateway
-	Port    uint32 `json:"port,omitempty"`    // the gateway's port (15443 unless the inventory says otherwise), when Gateway
+	Port    uint32 `json:"port,omitempty"`    // the gateway's port (inventory eastWestGateway.port: 15443 by default, 15008 with HBONE), when Gateway
+	// Transport is how the caller's proxy carries the call: "" for the
+	// sidecar data plane (Envoy mTLS to the pods, or TLS with the
+	// service's SNI to a gateway's AUTO_PASSTHROUGH port), HBONE for the
+	// ambient data plane: the caller's ztunnel opens an HBONE tunnel
+	// (mTLS, HTTP CONNECT) to port 15008 of the serving pods directly, or,
+	// on another network, to the exporter network's east-west gateway on
+	// 15008, which carries it on inside a second tunnel (double HBONE).
+	Transport string `json:"transport,omitempty"`
 }
+
+// HBONE is the Transport of the ambient data plane's endpoints.
+const HBONE = "HBONE"
 
 // Routes returns one Route per exported service, port and cluster of the mesh (every cluster,
 // including the exporters themselves and denied ones), sorted by Service, Port, From.
@@ -92,6 +103,9 @@ func (m *Mesh) endpoints(s *Service, from string) []Endpoint {
 		if h.Gateway {
 			gw := m.byName[h.Cluster].EastWestGateway
 			e.Gateway, e.Address, e.Port = true, gw.Address, gatewayPort(gw)
+		}
+		if m.Ambient {
+			e.Transport = HBONE
 		}
 		out = append(out, e)
 	}

@@ -393,3 +393,39 @@ services:
 		t.Errorf("Routes depends on the inventory's order:\n%s\nvs\n%s", dump(got), dump(again))
 	}
 }
+
+// TestRoutesAmbient: with the ambient data plane a ztunnel reaches the
+// serving pods of its own cluster directly and another network's through
+// that network's east-west gateway, every hop over HBONE on 15008; the JSON
+// says so in transport.
+func TestRoutesAmbient(t *testing.T) {
+	const local = "payments.shop.svc.cluster.local"
+	inv := load(t, head+`  dataplane: ambient
+networks: [{name: net1}, {name: net2}, {name: net3}]
+clusters:
+  - {name: eu-1, network: net1, eastWestGateway: {address: 203.0.113.10}}
+  - {name: us-1, network: net2, eastWestGateway: {address: eastwest.us-1.example.net}}
+  - {name: ap-1, network: net3, eastWestGateway: {address: "2001:db8::3"}}
+services:
+  - name: payments
+    namespace: shop
+    ports: [{name: grpc, port: 9090, protocol: GRPC}]
+    clusters: [us-1, eu-1]
+`)
+	hbone := func(e Endpoint) Endpoint { e.Transport = HBONE; return e }
+	want := []Route{
+		ok("ap-1", "payments.shop", local, 9090, "GRPC", hbone(via("eu-1", "203.0.113.10", 15008)), hbone(via("us-1", "eastwest.us-1.example.net", 15008))),
+		ok("eu-1", "payments.shop", local, 9090, "GRPC", hbone(pods("eu-1")), hbone(via("us-1", "eastwest.us-1.example.net", 15008))),
+		ok("us-1", "payments.shop", local, 9090, "GRPC", hbone(via("eu-1", "203.0.113.10", 15008)), hbone(pods("us-1"))),
+	}
+	if got := Routes(inv); !reflect.DeepEqual(got, want) {
+		t.Errorf("routes:\n got %+v\nwant %+v", got, want)
+	}
+	data, err := json.Marshal(Routes(inv)[1].Endpoints)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := `[{"cluster":"eu-1","transport":"HBONE"},{"cluster":"us-1","gateway":true,"address":"eastwest.us-1.example.net","port":15008,"transport":"HBONE"}]`; string(data) != w {
+		t.Errorf("JSON %s, want %s", data, w)
+	}
+}

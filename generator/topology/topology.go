@@ -25,7 +25,10 @@ type Mesh struct {
 	// Discovery is mesh.discovery with its default applied.
 	Discovery string
 	// Suffix is the service-entries host suffix.
-	Suffix   string
+	Suffix string
+	// Ambient is mesh.dataplane ambient: ztunnels carry the traffic over
+	// HBONE, and exported services are Istio's global services.
+	Ambient  bool
 	inv      *inventory.Inventory
 	clusters []*Cluster // inventory order
 	byName   map[string]*Cluster
@@ -105,6 +108,7 @@ func New(inv *inventory.Inventory) *Mesh {
 	m := &Mesh{
 		Discovery: inv.Mesh.Discovery,
 		Suffix:    inv.Mesh.ServiceSuffix,
+		Ambient:   inv.Mesh.Ambient(),
 		inv:       inv,
 		byName:    make(map[string]*Cluster, len(inv.Clusters)),
 	}
@@ -264,6 +268,19 @@ func (m *Mesh) Serving(s *Service, from string) []Hop {
 	return out
 }
 
+// GlobalNamespaces lists, sorted and without duplicates, the namespaces of
+// the exported services: with dataplane ambient, the namespaces whose
+// Services labelled istio.io/global=true every istiod makes global
+// (meshConfig.serviceScopeConfigs).
+func (m *Mesh) GlobalNamespaces() []string {
+	out := make([]string, 0, len(m.services))
+	for _, s := range m.services {
+		out = append(out, s.Namespace)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // ServedBy returns the clusters an istiod serves; nil when istiod names no
 // cluster that runs one.
 func (m *Mesh) ServedBy(istiod string) []string {
@@ -298,7 +315,12 @@ func (m *Mesh) ClusterLocalHosts(istiod string) []string {
 
 // NeedsDestinationRule reports whether the config cluster istiod holds the
 // DestinationRule of s: a cluster it serves runs s or may call it.
+//
+// Never with the ambient data plane: ztunnel applies no DestinationRule.
 func (m *Mesh) NeedsDestinationRule(s *Service, istiod string) bool {
+	if m.Ambient {
+		return false
+	}
 	for _, c := range m.ServedBy(istiod) {
 		if s.MayCall(c) {
 			return true
@@ -356,13 +378,27 @@ func (m *Mesh) KnowsGateway(istiod, network string) bool {
 	return false
 }
 
+// NeedsAmbientEastWestGateway reports whether cluster holds an ambient
+// east-west Gateway (class istio-east-west, HBONE on 15008): with the
+// ambient data plane, every cluster the inventory gives an eastWestGateway.
+func (m *Mesh) NeedsAmbientEastWestGateway(cluster string) bool {
+	c := m.byName[cluster]
+	return m.Ambient && c != nil && c.EastWestGateway != nil
+}
+
 // NeedsCrossNetworkGateway reports whether config cluster istiod holds the
 // cross-network Gateway (15443 AUTO_PASSTHROUGH) that the east-west gateways
 // of every cluster it serves pick up: with remote-secrets when the mesh
 // spans networks, with service-entries when the clusters it serves span
 // networks or one of them runs a service that a cluster of another istiod
 // calls.
+//
+// Never with the ambient data plane, whose east-west gateways take HBONE
+// (NeedsAmbientEastWestGateway).
 func (m *Mesh) NeedsCrossNetworkGateway(istiod string) bool {
+	if m.Ambient {
+		return false
+	}
 	p := m.byName[istiod]
 	if p == nil || !p.RunsIstiod() || p.EastWestGateway == nil {
 		return false

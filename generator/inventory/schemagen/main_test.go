@@ -179,6 +179,7 @@ func TestEnumsMatchValidation(t *testing.T) {
 	}{
 		{"installer: %s", installers},
 		{"discovery: %s", discoveries},
+		{"dataplane: %s", dataplanes},
 		{"keyAlgorithm: %s", keyAlgorithms},
 		{"protocol: %s}", inventory.Protocols},
 		{"failover: %s", failovers},

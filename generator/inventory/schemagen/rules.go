@@ -22,6 +22,7 @@ const (
 var (
 	installers    = []string{"helm", "istioctl", "operator"}
 	discoveries   = []string{"service-entries", "remote-secrets"}
+	dataplanes    = []string{inventory.DataplaneSidecar, inventory.DataplaneAmbient}
 	roles         = []string{inventory.RolePrimary, inventory.RoleRemote}
 	failovers     = []string{inventory.FailoverLocality, inventory.FailoverNone}
 	keyAlgorithms = pki.AlgorithmNames()
@@ -81,6 +82,7 @@ var rules = map[string]rule{
 	"Mesh.ID":            {apply: subdomain},
 	"Mesh.TrustDomain":   {apply: all(subdomain, def(inventory.DefaultTrustDomain))},
 	"Mesh.Discovery":     {apply: enum(discoveries, inventory.DefaultDiscovery)},
+	"Mesh.Dataplane":     {apply: enum(dataplanes, inventory.DefaultDataplane)},
 	"Mesh.ServiceSuffix": {apply: all(subdomain, def(inventory.DefaultServiceSuffix))},
 	"Mesh.AddressPool":   {apply: func(s *schema) { s.Examples = []any{"240.240.0.0/16"} }},
 	"Mesh.Recipients":    {required: true, apply: recipients},
