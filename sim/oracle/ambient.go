@@ -48,7 +48,6 @@ import (
 	"istio.io/istio/pkg/test"
 	"istio.io/istio/pkg/workloadapi"
 
-	"github.com/meshgen/meshgen/generator/inventory"
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
@@ -395,7 +394,7 @@ func (w *world) simulateAmbient(t test.Failer, want []topology.Route) (*Result, 
 				if g := w.clusters[s].gateway; g != nil {
 					addr = g.address
 				}
-				eps = append(eps, topology.Endpoint{Cluster: s, Gateway: true, Address: addr, Port: e.Port})
+				eps = append(eps, topology.Endpoint{Cluster: s, Gateway: true, Address: addr, Port: e.Port, Transport: e.Transport})
 			}
 		}
 		sortEndpoints(eps)
@@ -785,10 +784,10 @@ func (w *world) classifyWorkload(wl *workloadapi.Workload) topology.Endpoint {
 		}
 		for _, cn := range w.order {
 			if g := w.clusters[cn].gateway; g != nil && (g.address == addr || g.ip == addr) {
-				return topology.Endpoint{Cluster: cn, Gateway: true, Address: g.address, Port: gw.GetHboneMtlsPort()}
+				return topology.Endpoint{Cluster: cn, Gateway: true, Address: g.address, Port: gw.GetHboneMtlsPort(), Transport: transport(wl)}
 			}
 		}
-		return topology.Endpoint{Cluster: "unknown network gateway " + addr, Gateway: true, Address: addr, Port: gw.GetHboneMtlsPort()}
+		return topology.Endpoint{Cluster: "unknown network gateway " + addr, Gateway: true, Address: addr, Port: gw.GetHboneMtlsPort(), Transport: transport(wl)}
 	}
 	for _, a := range wl.GetAddresses() {
 		ip, ok := netip.AddrFromSlice(a)
@@ -796,62 +795,19 @@ func (w *world) classifyWorkload(wl *workloadapi.Workload) topology.Endpoint {
 			continue
 		}
 		if o, ok := w.owner[ip.String()]; ok && o.pod {
-			return topology.Endpoint{Cluster: o.cluster}
+			return topology.Endpoint{Cluster: o.cluster, Transport: transport(wl)}
 		}
 		return topology.Endpoint{Cluster: "unknown address " + ip.String()}
 	}
 	return topology.Endpoint{Cluster: "workload without address " + wl.GetUid()}
 }
 
-// Routes returns the routes a tree's simulation is held against: meshgen's
-// promise (topology.Routes, what `meshgen routes` prints), or, for a tree
-// whose istiods run ambient, the ambient promise derived from the
-// inventory by ambientRoutes.
-func Routes(inv *inventory.Inventory, tree Tree) ([]topology.Route, error) {
-	w, err := newWorld(inv, tree)
-	if err != nil {
-		return nil, err
+// transport is how ztunnel carries a call to a workload: HBONE, or ""
+// (plaintext, or a sidecar's Istio mTLS, neither of which ambient routes
+// promise).
+func transport(wl *workloadapi.Workload) string {
+	if wl.GetTunnelProtocol() == workloadapi.TunnelProtocol_HBONE {
+		return topology.HBONE
 	}
-	if w.isAmbient() {
-		return ambientRoutes(w), nil
-	}
-	return topology.Routes(inv), nil
-}
-
-// ambientRoutes is what an ambient mesh promises, from the inventory:
-// every cluster reaches every port of every exported service (ambient
-// global services are visible mesh-wide), its own network's pods
-// directly and every other network through that network's east-west
-// gateway on its HBONE port (any gateway of that network: Istio picks
-// one, and each forwards to every pod of the service on its network), all
-// over HBONE (mTLS).
-func ambientRoutes(w *world) []topology.Route {
-	var out []topology.Route
-	for i := range w.inv.Services {
-		s := &w.inv.Services[i]
-		for _, from := range w.order {
-			caller := w.clusters[from]
-			if caller.remote || !caller.hasValues {
-				continue
-			}
-			for _, p := range s.Ports {
-				r := topology.Route{
-					Service: s.Name + "." + s.Namespace, Port: uint32(p.Port), From: from,
-					Host: s.Name + "." + s.Namespace + ".svc.cluster.local", Protocol: p.Protocol, MTLS: true,
-				}
-				for _, sc := range s.Clusters {
-					c := w.clusters[sc]
-					switch {
-					case c.network == caller.network:
-						r.Endpoints = append(r.Endpoints, topology.Endpoint{Cluster: sc})
-					case c.gateway != nil:
-						r.Endpoints = append(r.Endpoints, topology.Endpoint{Cluster: sc, Gateway: true, Address: c.gateway.address, Port: hbonePort})
-					}
-				}
-				sortEndpoints(r.Endpoints)
-				out = append(out, r)
-			}
-		}
-	}
-	return out
+	return ""
 }

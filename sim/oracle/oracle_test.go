@@ -13,6 +13,7 @@ import (
 	"istio.io/istio/pkg/log"
 
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 var printList = flag.Bool("print-failures", false, "print every route that does not hold, in the expected-failure list's format")
@@ -79,18 +80,6 @@ func scenarios(t *testing.T) []scenario {
 		}
 		out = append(out, scenario{name: strings.TrimSuffix(filepath.Base(f), ".txtar"), inv: load(t, f, invData), tree: tree})
 	}
-	// Trees of shapes the generator does not render yet, written by hand.
-	own, err := filepath.Glob("testdata/*.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range own {
-		invData, tree, err := TreeFromTxtar(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, scenario{name: "hand-" + strings.TrimSuffix(filepath.Base(f), ".txtar"), inv: load(t, f, invData), tree: tree})
-	}
 	invData, err := os.ReadFile("../../inventory.example.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -128,10 +117,7 @@ func TestRoutes(t *testing.T) {
 	for _, sc := range scenarios(t) {
 		names[sc.name] = true
 		t.Run(sc.name, func(t *testing.T) {
-			want, err := Routes(sc.inv, sc.tree)
-			if err != nil {
-				t.Fatal(err)
-			}
+			want := topology.Routes(sc.inv)
 			res, err := Simulate(t, sc.inv, sc.tree, want)
 			if err != nil {
 				t.Fatal(err)

@@ -732,8 +732,12 @@ func istioTLS(ts *corev3.TransportSocket) bool {
 }
 
 func describe(e topology.Endpoint) string {
+	s := e.Cluster + " pods"
 	if e.Gateway {
-		return fmt.Sprintf("%s via %s:%d", e.Cluster, e.Address, e.Port)
+		s = fmt.Sprintf("%s via %s:%d", e.Cluster, e.Address, e.Port)
 	}
-	return e.Cluster + " pods"
+	if e.Transport != "" {
+		s += " (" + e.Transport + ")"
+	}
+	return s
 }
