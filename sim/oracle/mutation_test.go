@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/yaml"
+
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
@@ -105,6 +107,56 @@ func TestOracleCatchesBrokenTrees(t *testing.T) {
 		},
 		want: "no endpoint",
 	}}
+	// Ambient: each of what joins ambient clusters across networks.
+	cases = append(cases, []struct {
+		name, scenario string
+		mutate         func(t *testing.T, tree Tree)
+		want           string
+	}{{
+		name:     "ambient without the east-west Gateway: no network gateway for the other network",
+		scenario: "ambient-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			for _, c := range []string{"a", "b"} {
+				drop(t, tree, "overlays/"+c+"/mesh/eastwest-gateway.yaml")
+			}
+		},
+		want: "meshgen says a pods (HBONE), b via eastwest.b.example.net:15008 (HBONE) with mTLS; Istio computed a pods (HBONE) with mTLS",
+	}, {
+		name:     "ambient with serviceScopeConfigs that select no exported namespace: services stay local",
+		scenario: "ambient-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			editIstiodValues(t, tree, func(values map[string]any) {
+				scopes := values["meshConfig"].(map[string]any)["serviceScopeConfigs"].([]any)
+				expr := scopes[0].(map[string]any)["namespaceSelector"].(map[string]any)["matchExpressions"].([]any)
+				expr[0].(map[string]any)["values"] = []any{"unexported"}
+			})
+		},
+		want: "meshgen says b via eastwest.b.example.net:15008 (HBONE) with mTLS; Istio computed no endpoint (no service billing/payments.billing.svc.cluster.local)",
+	}, {
+		name:     "ambient without AMBIENT_ENABLE_MULTI_NETWORK: istiod ignores the other clusters",
+		scenario: "ambient-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			editIstiodValues(t, tree, func(values map[string]any) {
+				env := values["pilot"].(map[string]any)["env"].(map[string]any)
+				if _, ok := env["AMBIENT_ENABLE_MULTI_NETWORK"]; !ok {
+					t.Fatal("no AMBIENT_ENABLE_MULTI_NETWORK in the istiod values")
+				}
+				delete(env, "AMBIENT_ENABLE_MULTI_NETWORK")
+			})
+		},
+		want: "meshgen says b via eastwest.b.example.net:15008 (HBONE) with mTLS; Istio computed no endpoint",
+	}, {
+		name:     "ambient without remote secrets: an istiod sees only its own cluster",
+		scenario: "ambient-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			for p := range tree {
+				if strings.Contains(p, "/mesh/remote-secrets/") {
+					drop(t, tree, p)
+				}
+			}
+		},
+		want: "meshgen says b via eastwest.b.example.net:15008 (HBONE) with mTLS; Istio computed no endpoint",
+	}}...)
 	all := scenarios(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -127,5 +179,63 @@ func TestOracleCatchesBrokenTrees(t *testing.T) {
 			}
 			t.Errorf("the broken tree was not caught (want a mismatch containing %q); mismatches: %v", tc.want, mismatches)
 		})
+	}
+}
+
+// editIstiodValues edits the values of every istiod HelmRelease of a tree.
+func editIstiodValues(t *testing.T, tree Tree, edit func(values map[string]any)) {
+	t.Helper()
+	n := 0
+	for p := range tree {
+		if !strings.HasSuffix(p, "/install/istio-helmreleases.yaml") {
+			continue
+		}
+		var docs []string
+		for _, d := range tree.docs(p) {
+			var m map[string]any
+			if err := yaml.Unmarshal(d, &m); err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			if str(m, "kind") == "HelmRelease" && str(m, "spec", "chart", "spec", "chart") == "istiod" {
+				edit(dig(m, "spec", "values").(map[string]any))
+				out, err := yaml.Marshal(m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d = out
+				n++
+			}
+			docs = append(docs, string(d))
+		}
+		tree[p] = []byte(strings.Join(docs, "\n---\n"))
+	}
+	if n == 0 {
+		t.Fatal("no istiod HelmRelease in the tree")
+	}
+}
+
+// TestAmbientProfileScopesLabelledServices removes meshgen's
+// serviceScopeConfigs from every istiod release: the istiod chart's ambient
+// profile (files/profile-ambient.yaml) then supplies its own, which makes
+// every Service labelled istio.io/global=true global in any namespace. The
+// routes still hold; what meshgen's list adds is the narrowing to the
+// namespaces that hold exported services, which the mutation above and
+// TestAmbientServiceScope check.
+func TestAmbientProfileScopesLabelledServices(t *testing.T) {
+	sc, tree := scenarioCopy(t, scenarios(t), "ambient-mp-two-networks")
+	editIstiodValues(t, tree, func(values map[string]any) {
+		mc := values["meshConfig"].(map[string]any)
+		if _, ok := mc["serviceScopeConfigs"]; !ok {
+			t.Fatal("no serviceScopeConfigs in the istiod values")
+		}
+		delete(mc, "serviceScopeConfigs")
+	})
+	want := topology.Routes(sc.inv)
+	res, err := Simulate(t, sc.inv, tree, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Compare(want, res) {
+		t.Errorf("route does not hold: %s", m.Message)
 	}
 }
