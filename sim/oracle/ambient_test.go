@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // TestAmbientFeaturesCoverPilot holds the simulation's table of pilot's
@@ -57,5 +59,35 @@ func TestAmbientFeaturesCoverPilot(t *testing.T) {
 		if !seen[name] {
 			t.Errorf("%s is in the table but pilot no longer registers it through registerAmbient", name)
 		}
+	}
+}
+
+// TestAmbientFromIstioOperator simulates the ambient golden as istioctl
+// installs it (installer istioctl): without the Helm releases, each istiod's
+// values, ambient components and environment come from the IstioOperator
+// file (profile ambient: istio-cni and ztunnel enabled, the chart profile
+// ambient). The routes must hold as with Helm.
+func TestAmbientFromIstioOperator(t *testing.T) {
+	sc, tree := scenarioCopy(t, scenarios(t), "ambient-mp-two-networks")
+	for _, c := range sc.inv.Clusters {
+		drop(t, tree, "overlays/"+c.Name+"/install/istio-helmreleases.yaml")
+	}
+	w, err := newWorld(sc.inv, tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range w.order {
+		c := w.clusters[name]
+		if !c.ambient() || !c.cni || !c.ztunnel || c.env["AMBIENT_ENABLE_MULTI_NETWORK"] != "true" {
+			t.Fatalf("%s from its IstioOperator: ambient %v, cni %v, ztunnel %v, env %v", name, c.ambient(), c.cni, c.ztunnel, c.env)
+		}
+	}
+	want := topology.Routes(sc.inv)
+	res, err := Simulate(t, sc.inv, tree, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range Compare(want, res) {
+		t.Errorf("route does not hold: %s", m.Message)
 	}
 }
