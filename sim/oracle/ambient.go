@@ -11,6 +11,7 @@ package oracle
 import (
 	"fmt"
 	"io/fs"
+	"net"
 	"net/netip"
 	"slices"
 	"sort"
@@ -18,8 +19,11 @@ import (
 	"strings"
 	"time"
 
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -304,32 +308,56 @@ func (w *world) simulateAmbient(t test.Failer, want []topology.Route) (*Result, 
 		return nil, err
 	}
 	servers := map[string]*xds.FakeDiscoveryServer{}
-	views := map[string]*ztunnelView{}
-	// viewOf is what cluster c's istiod sends a ztunnel (or an east-west
-	// gateway) of c over WDS.
-	viewOf := func(c *cluster) (*ztunnelView, error) {
-		if v, ok := views[c.name]; ok {
-			return v, nil
-		}
+	// serverOf starts (once) the istiod that serves cluster c.
+	serverOf := func(c *cluster) (*xds.FakeDiscoveryServer, string, error) {
 		p := w.istiodFor(c)
 		if p == nil || c.remote {
-			v := &ztunnelView{problem: fmt.Sprintf("no istiod serves %s (ambient has no remote clusters)", c.name)}
-			views[c.name] = v
-			return v, nil
+			return nil, fmt.Sprintf("no istiod serves %s (ambient has no remote clusters)", c.name), nil
 		}
 		s, ok := servers[p.name]
 		if !ok {
 			var err error
 			if s, err = w.ambientIstiod(t, p); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			servers[p.name] = s
 		}
-		v, err := w.connectZtunnel(t, s, c)
+		return s, "", nil
+	}
+	views := map[string]*ztunnelView{}
+	// viewOf is what cluster c's istiod sends a ztunnel of c over WDS.
+	viewOf := func(c *cluster) (*ztunnelView, error) {
+		if v, ok := views[c.name]; ok {
+			return v, nil
+		}
+		s, problem, err := serverOf(c)
 		if err != nil {
 			return nil, err
 		}
+		v := &ztunnelView{problem: problem}
+		if s != nil {
+			if v, err = w.connectZtunnel(t, s, c); err != nil {
+				return nil, err
+			}
+		}
 		views[c.name] = v
+		return v, nil
+	}
+	gatewayViews := map[string]*view{}
+	// gatewayOf is what cluster g's istiod sends g's east-west gateway.
+	gatewayOf := func(g *cluster) (*view, error) {
+		if v, ok := gatewayViews[g.name]; ok {
+			return v, nil
+		}
+		s, problem, err := serverOf(g)
+		if err != nil {
+			return nil, err
+		}
+		v := &view{problem: problem}
+		if s != nil {
+			v = w.ambientGatewayView(s, g)
+		}
+		gatewayViews[g.name] = v
 		return v, nil
 	}
 	res := &Result{Routes: map[string]*Observed{}}
@@ -364,19 +392,19 @@ func (w *world) simulateAmbient(t test.Failer, want []topology.Route) (*Result, 
 			var gateways []string
 			for _, gn := range w.order {
 				g := w.clusters[gn]
-				if g.network != net || g.gateway == nil {
+				if g.network != net || g.gateway == nil || g.gateway.ambient == nil {
 					continue
 				}
 				gateways = append(gateways, gn)
-				gv, err := viewOf(g)
+				gv, err := gatewayOf(g)
 				if err != nil {
 					return nil, err
 				}
-				if gv.problem != "" {
-					o.Problems = append(o.Problems, gn+"'s east-west gateway: "+gv.problem)
-					continue
+				pods, problem := w.ambientGatewayForwards(gv, g, r)
+				if problem != "" {
+					o.Problems = append(o.Problems, problem)
 				}
-				for _, s := range w.podsOn(gv, net, r) {
+				for _, s := range pods {
 					serving[s] = append(serving[s], gn)
 				}
 			}
@@ -404,23 +432,103 @@ func (w *world) simulateAmbient(t test.Failer, want []topology.Route) (*Result, 
 	return res, nil
 }
 
-// podsOn lists the clusters on network net whose pods of route r's service
-// the view holds as direct (HBONE) workloads.
-func (w *world) podsOn(v *ztunnelView, net string, r topology.Route) []string {
-	_, ns, _ := strings.Cut(r.Service, ".")
-	key := ns + "/" + r.Host
-	var out []string
-	for _, wl := range v.workloads {
-		if _, ok := wl.GetServices()[key]; !ok || wl.GetNetworkGateway() != nil {
-			continue
+// ambientGatewayView connects g's east-west gateway to istiod s as
+// istiod's gateway controller deploys it for the Gateway (template
+// waypoint): a waypoint proxy labelled with the east-west controller and
+// the Gateway's labels, requesting its own network's view
+// (ISTIO_META_REQUESTED_NETWORK_VIEW), and records its clusters and
+// endpoints.
+func (w *world) ambientGatewayView(s *xds.FakeDiscoveryServer, g *cluster) *view {
+	gw := g.gateway
+	ns := gw.ambient.GetNamespace()
+	if ns == "" {
+		ns = "istio-system"
+	}
+	net := gw.labels["topology.istio.io/network"]
+	if net == "" {
+		net = g.network
+	}
+	p := &model.Proxy{
+		Type:            model.Waypoint,
+		ID:              gw.name + "-0." + ns,
+		ConfigNamespace: ns,
+		Labels:          gw.labels,
+		IPAddresses:     []string{gw.podIP},
+		Metadata: &model.NodeMetadata{
+			ClusterID:            istiocluster.ID(g.name),
+			Network:              network.ID(net),
+			Namespace:            ns,
+			Labels:               gw.labels,
+			RequestedNetworkView: []string{net},
+			IstioVersion:         w.inv.Mesh.Istio.Version,
+		},
+	}
+	p = s.SetupProxy(p)
+	v := &view{clusters: map[string]*clusterv3.Cluster{}, endpoints: map[string]*endpointv3.ClusterLoadAssignment{}}
+	if !p.IsAmbientEastWestGateway() {
+		v.problem = "istiod does not take it for an ambient east-west gateway"
+		return v
+	}
+	for _, cl := range s.Clusters(p) {
+		v.clusters[cl.Name] = cl
+	}
+	for _, cla := range s.Endpoints(p) {
+		v.endpoints[cla.ClusterName] = cla
+	}
+	return v
+}
+
+// ambientGatewayForwards lists the clusters whose pods g's east-west
+// gateway sends route r's inner HBONE connections to (its inbound-vip
+// clusters for the service's port), or says why it sends them nowhere.
+func (w *world) ambientGatewayForwards(v *view, g *cluster, r topology.Route) ([]string, string) {
+	if v.problem != "" {
+		return nil, g.name + "'s east-west gateway: " + v.problem
+	}
+	prefix := fmt.Sprintf("inbound-vip|%d|", r.Port)
+	suffix := "|" + r.Host
+	var names []string
+	for name := range v.clusters {
+		if strings.HasPrefix(name, prefix) && strings.HasSuffix(name, suffix) {
+			names = append(names, name)
 		}
-		e := w.classifyWorkload(wl)
-		if c := w.clusters[e.Cluster]; c != nil && c.network == net && wl.GetTunnelProtocol() == workloadapi.TunnelProtocol_HBONE && !slices.Contains(out, e.Cluster) {
-			out = append(out, e.Cluster)
+	}
+	if len(names) == 0 {
+		return nil, fmt.Sprintf("%s's east-west gateway has no cluster %s*%s", g.name, prefix, suffix)
+	}
+	sort.Strings(names)
+	var out []string
+	for _, name := range names {
+		_, eps := v.lbEndpoints(name)
+		for _, ep := range eps {
+			// Each endpoint is the pod's address handed to an internal
+			// listener that opens the inner HBONE tunnel to the pod
+			// (forward_inner_connect), not a plain socket.
+			ia := ep.GetEndpoint().GetAddress().GetEnvoyInternalAddress()
+			if ia == nil || ia.GetServerListenerName() != "forward_inner_connect" {
+				return nil, fmt.Sprintf("%s's east-west gateway sends %s to %s, not through an inner HBONE tunnel", g.name, name, ep.GetEndpoint().GetAddress())
+			}
+			host, _, err := net.SplitHostPort(ia.GetEndpointId())
+			if err != nil {
+				return nil, fmt.Sprintf("%s's east-west gateway: %s: endpoint %q: %v", g.name, name, ia.GetEndpointId(), err)
+			}
+			o, ok := w.owner[host]
+			if !ok || !o.pod {
+				return nil, fmt.Sprintf("%s's east-west gateway sends %s to %s, not to pods", g.name, name, host)
+			}
+			if c := w.clusters[o.cluster]; c.network != g.network {
+				return nil, fmt.Sprintf("%s's east-west gateway sends %s to %s's pods on network %s", g.name, name, o.cluster, c.network)
+			}
+			if !slices.Contains(out, o.cluster) {
+				out = append(out, o.cluster)
+			}
 		}
 	}
 	sort.Strings(out)
-	return out
+	if len(out) == 0 {
+		return nil, fmt.Sprintf("%s's east-west gateway has no endpoint in %s", g.name, strings.Join(names, ", "))
+	}
+	return out, ""
 }
 
 // ambientObjects is what cluster c's API server holds for an ambient
@@ -555,10 +663,33 @@ func (w *world) ambientIstiod(t test.Failer, p *cluster) (*xds.FakeDiscoveryServ
 			clienttest.MakeCRD(t, client, crd)
 		}
 		clients[istiocluster.ID(name)] = client
+		// The same objects for the fake discovery server's own Kubernetes
+		// registries, which build the east-west gateway's endpoints. A real
+		// istiod's registry takes a pod's network from the istio-system
+		// namespace's topology.istio.io/network label; the fake server
+		// does not give its registries the system namespace
+		// (pilot/test/xds/fake.go), so the pods carry that label here.
+		systemNetwork := ""
+		for _, o := range objs {
+			if n, ok := o.(*corev1.Namespace); ok && n.Name == "istio-system" {
+				systemNetwork = n.Labels["topology.istio.io/network"]
+			}
+		}
 		var core []runtime.Object
 		for _, o := range objs {
-			switch o.(type) {
-			case *corev1.Namespace, *corev1.Service, *corev1.Pod, *corev1.Node:
+			switch x := o.(type) {
+			case *corev1.Pod:
+				if systemNetwork != "" {
+					x = x.DeepCopy()
+					if x.Labels == nil {
+						x.Labels = map[string]string{}
+					}
+					if _, ok := x.Labels["topology.istio.io/network"]; !ok {
+						x.Labels["topology.istio.io/network"] = systemNetwork
+					}
+				}
+				core = append(core, x)
+			case *corev1.Namespace, *corev1.Service, *corev1.Node, *discoveryv1.EndpointSlice:
 				core = append(core, o)
 			}
 		}

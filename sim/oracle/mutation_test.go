@@ -133,6 +133,31 @@ func TestOracleCatchesBrokenTrees(t *testing.T) {
 		},
 		want: "meshgen says b via eastwest.b.example.net:15008 (HBONE) with mTLS; Istio computed no endpoint (no service billing/payments.billing.svc.cluster.local)",
 	}, {
+		name:     "ambient with the exporter's istiod keeping its services local: its east-west gateway forwards nothing",
+		scenario: "ambient-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			editIstiodValuesIn(t, tree, "b", func(values map[string]any) {
+				scopes := values["meshConfig"].(map[string]any)["serviceScopeConfigs"].([]any)
+				expr := scopes[0].(map[string]any)["namespaceSelector"].(map[string]any)["matchExpressions"].([]any)
+				expr[0].(map[string]any)["values"] = []any{"unexported"}
+			})
+		},
+		want: "b's east-west gateway has no cluster inbound-vip|9090|*|payments.billing.svc.cluster.local",
+	}, {
+		name:     "ambient east-west Gateway without its network label: no network gateway",
+		scenario: "ambient-mp-two-networks",
+		mutate: func(t *testing.T, tree Tree) {
+			label := regexp.MustCompile(`(?m)^  labels:\n    topology\.istio\.io/network: .*\n`)
+			for _, c := range []string{"a", "b"} {
+				p := "overlays/" + c + "/mesh/eastwest-gateway.yaml"
+				if !label.Match(tree[p]) {
+					t.Fatalf("%s has no network label", p)
+				}
+				tree[p] = label.ReplaceAll(tree[p], nil)
+			}
+		},
+		want: "meshgen says b via eastwest.b.example.net:15008 (HBONE) with mTLS; Istio computed no endpoint",
+	}, {
 		name:     "ambient without AMBIENT_ENABLE_MULTI_NETWORK: istiod ignores the other clusters",
 		scenario: "ambient-mp-two-networks",
 		mutate: func(t *testing.T, tree Tree) {
@@ -185,9 +210,16 @@ func TestOracleCatchesBrokenTrees(t *testing.T) {
 // editIstiodValues edits the values of every istiod HelmRelease of a tree.
 func editIstiodValues(t *testing.T, tree Tree, edit func(values map[string]any)) {
 	t.Helper()
+	editIstiodValuesIn(t, tree, "", edit)
+}
+
+// editIstiodValuesIn edits the values of the istiod HelmRelease of one
+// cluster's overlay, or of every overlay for "".
+func editIstiodValuesIn(t *testing.T, tree Tree, cluster string, edit func(values map[string]any)) {
+	t.Helper()
 	n := 0
 	for p := range tree {
-		if !strings.HasSuffix(p, "/install/istio-helmreleases.yaml") {
+		if !strings.HasSuffix(p, "/install/istio-helmreleases.yaml") || (cluster != "" && p != "overlays/"+cluster+"/install/istio-helmreleases.yaml") {
 			continue
 		}
 		var docs []string
