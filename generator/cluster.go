@@ -228,14 +228,20 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 		iops["eastwest-gateway.yaml"] = g.marshalDocs(in.eastWestGateway())
 	}
 	for _, name := range sortedKeys(iops) {
-		if g.inv.Mesh.Istio.Installer == "operator" {
+		if g.inv.Mesh.Istio.Installer == inventory.InstallerOperator {
 			install.add(name, iops[name])
 		} else {
 			out.add(path.Join(install.dir, name), iops[name])
 		}
 	}
-	if g.inv.Mesh.Istio.Installer == "helm" {
-		install.add("istio-helmreleases.yaml", g.marshalDocs(g.helmReleases(in).objects()...))
+	switch g.inv.Mesh.Istio.Installer {
+	case inventory.InstallerHelm:
+		install.add(helmReleasesFile, g.marshalDocs(g.helmReleases(in).objects()...))
+	case inventory.InstallerSail:
+		install.add(sailFile, g.marshalDocs(in.sailResources()...))
+		if in.eastWest {
+			mesh.add(sailGatewayFile, g.marshalDocs(g.sailGatewayRelease(in)...))
+		}
 	}
 
 	// A remote has no istiod and reads no Istio config: everything below
