@@ -367,6 +367,16 @@ type FluxKustomizationSpec struct {
 	DependsOn  []Dependency    `json:"dependsOn,omitempty"`
 	SourceRef  SourceRef       `json:"sourceRef"`
 	Decryption *FluxDecryption `json:"decryption,omitempty"`
+	// HealthCheckExprs tell wait when a custom resource is ready.
+	HealthCheckExprs []FluxHealthCheckExpr `json:"healthCheckExprs,omitempty"`
+}
+
+// FluxHealthCheckExpr is one of a Flux Kustomization's healthCheckExprs:
+// CEL expressions over a custom resource of a kind.
+type FluxHealthCheckExpr struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Current    string `json:"current"`
 }
 
 // FluxDecryption is a Flux Kustomization's decryption settings.

@@ -118,5 +118,22 @@ func (g *gen) sailGatewayRelease(in install) []any {
 	return nil
 }
 
+// sailHealthChecks tell the install stage's Flux Kustomization when an
+// Istio resource is ready. Flux's default (kstatus) takes a custom
+// resource without a Ready condition for current: right after the apply,
+// before the Sail operator first writes its status, the stage would be
+// ready and the mesh stage (the east-west gateway) would start before
+// istiod runs. The expression holds it back until Sail has seen the
+// resource's generation and reports Ready, which its active IstioRevision
+// reaches once istiod's Deployment is available. An expression over a
+// status that does not exist yet does not evaluate, which Flux counts as
+// not yet current. IstioRevisionTags need none: their readiness is their
+// Istio's.
+var sailHealthChecks = []FluxHealthCheckExpr{{
+	APIVersion: sailAPIVersion,
+	Kind:       "Istio",
+	Current:    "status.observedGeneration == metadata.generation && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')",
+}}
+
 // installerSail reports whether the inventory installs with Sail.
 func (g *gen) installerSail() bool { return g.inv.Mesh.Istio.Installer == inventory.InstallerSail }
