@@ -20,8 +20,8 @@ const (
 )
 
 // install is the one model of a cluster's Istio install values. It is
-// rendered as IstioOperator objects and as Helm release values, so the two
-// install paths cannot drift apart.
+// rendered as IstioOperator objects, as Helm release values and as the Sail
+// operator's resources (sail.go), so the install paths cannot drift apart.
 type install struct {
 	version       string // of the default revision
 	revision      string // the default revision
