@@ -89,6 +89,11 @@ func (in install) sailResources() []any {
 	return out
 }
 
+// sailResource is one Sail resource. Every kind takes the Helm values of
+// the chart it installs from the install model, as the Istio resource takes
+// istiodChartValues: IstioCNI (cni chart) and ZTunnel (ztunnel chart) are
+// sailResource("IstioCNI", "default", SailSpec{Version, Namespace, Values})
+// of the install model's values for those charts.
 func sailResource(kind, name string, spec SailSpec) *SailResource {
 	return &SailResource{
 		TypeMeta: TypeMeta{APIVersion: sailAPIVersion, Kind: kind},
