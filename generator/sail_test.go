@@ -1,15 +1,18 @@
 package generator
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 
@@ -309,5 +312,108 @@ func TestSailRevisionNames(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestSailCanaryUpgradeWalk walks the canary upgrade of docs/upgrades.md
+// with installer sail (the sail-revisions golden scenario's mesh). At
+// every step each cluster has one Istio resource per revision, named by
+// it; the Istio resource of the revision the sidecars run on before the
+// step is still there, byte for byte (Flux neither deletes nor changes
+// it, so Sail neither uninstalls nor upgrades that istiod); the default
+// tag and the east-west gateway follow the inventory's default revision;
+// and only the install resources, the gateway release, the IstioOperator
+// reference files and MESH.md change.
+func TestSailCanaryUpgradeWalk(t *testing.T) {
+	arch, err := txtar.ParseFile("testdata/golden/sail-revisions.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sail := func(istio string) string { return "{installer: sail, " + strings.TrimPrefix(istio, "{") }
+	first := stepInventory(t, arch, sail(upgradeSteps[0].istio))
+	creds := withCredentials(t, first, nil)
+	tree, err := Generate(first, testOptions(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := tree.Map()
+	istiosOf := func(files map[string][]byte, cluster string) (map[string][]byte, map[string]string) {
+		istios, tags := map[string][]byte{}, map[string]string{}
+		for _, d := range splitDocs(files[StageDir(cluster, installStage)+"/"+sailFile]) {
+			var r SailResource
+			if err := yaml.Unmarshal(d, &r); err != nil {
+				t.Fatal(err)
+			}
+			switch r.Kind {
+			case "Istio":
+				// As the API server holds it: no comments, whatever the
+				// resource's place in the file.
+				j, err := yaml.YAMLToJSON(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				istios[r.Metadata.Name] = j
+			case "IstioRevisionTag":
+				tags[r.Metadata.Name] = r.Spec.TargetRef.Name
+			}
+		}
+		return istios, tags
+	}
+	for _, step := range upgradeSteps[1:] {
+		inv := stepInventory(t, arch, sail(step.istio))
+		in := map[string][]byte{}
+		for p, d := range prior {
+			in[p] = d
+		}
+		for p, d := range creds {
+			in[p] = d
+		}
+		tree, err := Generate(inv, testOptions(in))
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		next := tree.Map()
+		// The helm walk names the running istiod release; under Sail it is
+		// the Istio resource of that revision.
+		running := strings.TrimPrefix(step.running, "istiod-")
+		if step.running == "istiod" {
+			running = first.Mesh.Istio.Revision
+		}
+		for _, c := range inv.Clusters {
+			before, _ := istiosOf(prior, c.Name)
+			after, tags := istiosOf(next, c.Name)
+			var want []string
+			for _, r := range inv.Mesh.Istio.RevisionSpecs() {
+				want = append(want, r.Name)
+			}
+			if got := sortedKeys(after); !slices.Equal(got, want) {
+				t.Errorf("%s: %s: Istio resources %v, want one per revision %v", step.name, c.Name, got, want)
+			}
+			if before[running] == nil || !bytes.Equal(before[running], after[running]) {
+				t.Errorf("%s: %s: the Istio resource %s of the running revision changed or is gone:\nbefore:\n%s\nafter:\n%s", step.name, c.Name, running, before[running], after[running])
+			}
+			def := inv.Mesh.Istio.DefaultRevision().Name
+			if tags[inventory.DefaultTag] != def {
+				t.Errorf("%s: %s: the default IstioRevisionTag targets %q, want %q", step.name, c.Name, tags[inventory.DefaultTag], def)
+			}
+			var hr struct {
+				Spec struct{ Values struct{ Revision string } }
+			}
+			docs := splitDocs(next[StageDir(c.Name, meshStage)+"/"+sailGatewayFile])
+			if len(docs) != 2 || yaml.Unmarshal(docs[1], &hr) != nil || hr.Spec.Values.Revision != def {
+				t.Errorf("%s: %s: the east-west gateway release runs revision %q, want the default tag's %q", step.name, c.Name, hr.Spec.Values.Revision, def)
+			}
+		}
+		for p := range union(prior, next) {
+			if bytes.Equal(prior[p], next[p]) {
+				continue
+			}
+			switch path.Base(p) {
+			case sailFile, sailGatewayFile, "istio-operator.yaml", "eastwest-gateway.yaml", "MESH.md":
+			default:
+				t.Errorf("%s: %s changed; a revision step changes only the install resources and the gateway release", step.name, p)
+			}
+		}
+		prior = next
 	}
 }
