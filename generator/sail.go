@@ -33,8 +33,8 @@ const (
 	// sailGatewayFile is the mesh stage's east-west gateway release.
 	sailGatewayFile = "eastwest-gateway-helmrelease.yaml"
 	// sailDefaultName is the Istio resource of the unnamed revision: Sail
-	// installs the revision named default with values.revision "" (its
-	// istiod-default overrides), and the base chart beside it.
+	// installs the revision named default with values.revision ""
+	// (ApplyOverrides), and the base chart beside it.
 	sailDefaultName = "default"
 	// sailInPlace is Sail's update strategy that upgrades a revision where
 	// it runs when spec.version changes, as helm upgrade does.

@@ -69,6 +69,9 @@ func (v *validator) installer() {
 				v.errorf(p.path, "the Sail operator does not install Istio %s: its Istio resource's spec.version accepts %s to %s (sail-operator 1.30.3, missing patch releases excepted)", p.version, SailVersions[0], SailVersions[len(SailVersions)-1])
 			}
 		}
+		if is.Revision == DefaultTag {
+			v.errorf("mesh.istio.revision", "the Sail operator installs the Istio resource named default as the unnamed revision (values.revision \"\", Service istiod), not as revision default; leave revision empty, or name the revision by its version, e.g. 1-28")
+		}
 		if g := v.inv.Mesh.GitOps; g != nil && g.ArgoCD != nil {
 			v.errorf("mesh.gitops.argocd", "installer sail cannot be delivered by Argo CD: Argo CD ships no health check for the Sail operator's resources, so no sync wave waits for istiod, and the east-west gateway would start before istiod can inject it; deliver with gitops.flux, or use installer helm with Argo CD")
 		}

@@ -53,6 +53,8 @@ func TestValidateDay2(t *testing.T) {
 			"inventory.yaml:7:14: mesh.istio.version: the Sail operator does not install Istio 1.28.11: its Istio resource's spec.version accepts 1.21.6 to 1.30.3 (sail-operator 1.30.3, missing patch releases excepted)"},
 		{"sail revision of no such version", revs("    installer: sail\n    revisions: [{name: a1, version: 1.31.0}]\n    tags: {default: a1}\n"),
 			"inventory.yaml:8:37: mesh.istio.revisions[0].version: the Sail operator does not install Istio 1.31.0: its Istio resource's spec.version accepts 1.21.6 to 1.30.3 (sail-operator 1.30.3, missing patch releases excepted)"},
+		{"sail with a revision named default", revs("    version: 1.28.2\n    revision: default\n    installer: sail\n"),
+			`inventory.yaml:8:15: mesh.istio.revision: the Sail operator installs the Istio resource named default as the unnamed revision (values.revision "", Service istiod), not as revision default; leave revision empty, or name the revision by its version, e.g. 1-28`},
 		{"sail with Argo CD", func(s string) string {
 			s = revs("    version: 1.28.2\n    installer: sail\n")(s)
 			s = strings.Replace(s, "  id: mesh1\n", "  id: mesh1\n  gitops: {argocd: {repoURL: https://git.example.com/fleet.git}}\n", 1)
