@@ -359,6 +359,14 @@ func TestSailCanaryUpgradeWalk(t *testing.T) {
 		}
 		return istios, tags
 	}
+	// The istiod release of the helm walk is the Istio resource of its
+	// revision: istiod is the revision the single-revision form named.
+	istioOfRelease := func(release string) string {
+		if release == "istiod" {
+			return first.Mesh.Istio.Revision
+		}
+		return strings.TrimPrefix(release, "istiod-")
+	}
 	for _, step := range upgradeSteps[1:] {
 		inv := stepInventory(t, arch, sail(step.istio))
 		in := map[string][]byte{}
@@ -373,12 +381,30 @@ func TestSailCanaryUpgradeWalk(t *testing.T) {
 			t.Fatalf("%s: %v", step.name, err)
 		}
 		next := tree.Map()
+		// meshgen diff names the same changes as in the helm walk, of the
+		// Istio resources that stand for the istiod releases.
+		changes, err := CompareReleases(prior, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want, got []string
+		for _, c := range inv.Clusters {
+			for _, r := range step.releases {
+				name, change, _ := strings.Cut(r, ": ")
+				want = append(want, "Istio/"+istioOfRelease(name)+" in "+c.Name+": "+change)
+			}
+		}
+		for _, c := range changes {
+			got = append(got, c.String())
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: release changes\n got: %q\nwant: %q", step.name, got, want)
+		}
 		// The helm walk names the running istiod release; under Sail it is
 		// the Istio resource of that revision.
-		running := strings.TrimPrefix(step.running, "istiod-")
-		if step.running == "istiod" {
-			running = first.Mesh.Istio.Revision
-		}
+		running := istioOfRelease(step.running)
 		for _, c := range inv.Clusters {
 			before, _ := istiosOf(prior, c.Name)
 			after, tags := istiosOf(next, c.Name)
