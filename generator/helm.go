@@ -70,15 +70,6 @@ func (in install) istiodChartValues() istiodChartValues {
 	}
 }
 
-// profile is the Istio profile of the cluster's charts: remote for a
-// remote, else the charts' default.
-func (in install) profile() string {
-	if in.remote {
-		return "remote"
-	}
-	return ""
-}
-
 func (g *gen) helmReleases(in install) helmInstall {
 	var repo HelmRepository
 	var base, istiod, gateway HelmRelease
