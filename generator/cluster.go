@@ -266,7 +266,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 		install.add(helmReleasesFile, g.marshalDocs(g.helmReleases(in).objects()...))
 	case inventory.InstallerSail:
 		install.add(sailFile, g.marshalDocs(in.sailResources()...))
-		if in.eastWest {
+		if in.eastWest && !in.ambient { // ambient: the istio-east-west Gateway below
 			mesh.add(sailGatewayFile, g.marshalDocs(g.sailGatewayRelease(in)...))
 		}
 	}

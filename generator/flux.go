@@ -34,7 +34,7 @@ func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 	install.Spec.Wait = true
 	install.Spec.Timeout = "15m"
 	if g.installerSail() {
-		install.Spec.HealthCheckExprs = sailHealthChecks
+		install.Spec.HealthCheckExprs = sailHealthChecks(g.inv.Mesh.Dataplane == inventory.DataplaneAmbient)
 	}
 	mesh.Spec.DependsOn = []Dependency{{Name: install.Metadata.Name}}
 	return g.marshalDocs(install, mesh)

@@ -612,16 +612,17 @@ func TestFluxPostRenderRejectsDuplicateKeys(t *testing.T) {
 // sailProfileValues are the values the Sail operator (1.30.3) merges under
 // an Istio resource's spec.values from its own profiles
 // (resources/<version>/profiles/*.yaml, ApplyProfilesAndPlatform): its
-// default profile on Kubernetes, then the resource's spec.profile. Sail's
-// remote profile is the chart's own (values.profile: remote).
+// default profile on Kubernetes, then the resource's spec.profile.
 func sailProfileValues(profile string) map[string]any {
 	v := map[string]any{
 		"defaultRevision": "",
 		"global":          map[string]any{"istioNamespace": "istio-system", "configValidation": true},
 		"ztunnel":         map[string]any{"resourceName": "ztunnel"},
 	}
-	if profile == "remote" {
-		v["profile"] = "remote"
+	// Sail's remote and ambient profiles are the chart's own
+	// (resources/<version>/profiles/{remote,ambient}.yaml: values.profile).
+	if profile == "remote" || profile == "ambient" {
+		v["profile"] = profile
 	}
 	return v
 }

@@ -86,7 +86,48 @@ func (in install) sailResources() []any {
 	for _, t := range tags {
 		out = append(out, t)
 	}
+	if in.ambient {
+		out = append(out, in.sailAmbientResources()...)
+	}
 	return out
+}
+
+// sailAmbientResources are the ambient data plane's node components as
+// Sail installs them (its multicluster guide's ambient section): an
+// IstioCNI of the ambient profile (the cni chart, cniValues) and a ZTunnel
+// (the ztunnel chart, ztunnelValues) that targets the Istio resource of the
+// running revision, from which Sail copies global, meshConfig and
+// revision. Both run in istio-system, as the helm installer's releases do,
+// so istiod's CA trusts ztunnel's service account there without
+// trustedZtunnelNamespace. The cni chart's revision value only labels its
+// objects, and IstioCNI has no field for it.
+func (in install) sailAmbientResources() []any {
+	cni := in.cniValues()
+	zt := in.ztunnelValues()
+	return []any{
+		sailResource("IstioCNI", sailDefaultName, SailSpec{
+			Version:   sailVersion(in.version),
+			Namespace: IstioNamespace,
+			Profile:   cni.Profile,
+		}),
+		sailResource("ZTunnel", sailDefaultName, SailSpec{
+			Version:   sailVersion(in.version),
+			Namespace: IstioNamespace,
+			TargetRef: &SailTargetRef{Kind: "Istio", Name: sailIstioName(in.revision)},
+			Values:    sailZTunnelValues{ZTunnel: sailZTunnelChart{MultiCluster: zt.MultiCluster, Network: zt.Network}},
+		}),
+	}
+}
+
+// sailZTunnelValues are a ZTunnel resource's spec.values: the ztunnel
+// chart's values under "ztunnel". The revision comes from the target.
+type sailZTunnelValues struct {
+	ZTunnel sailZTunnelChart `json:"ztunnel"`
+}
+
+type sailZTunnelChart struct {
+	MultiCluster *MultiCluster `json:"multiCluster"`
+	Network      string        `json:"network"`
 }
 
 // sailResource is one Sail resource. Every kind takes the Helm values of
@@ -134,11 +175,21 @@ func (g *gen) sailGatewayRelease(in install) []any {
 // status that does not exist yet does not evaluate, which Flux counts as
 // not yet current. IstioRevisionTags need none: their readiness is their
 // Istio's.
-var sailHealthChecks = []FluxHealthCheckExpr{{
-	APIVersion: sailAPIVersion,
-	Kind:       "Istio",
-	Current:    "status.observedGeneration == metadata.generation && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')",
-}}
+func sailHealthChecks(ambient bool) []FluxHealthCheckExpr {
+	kinds := []string{"Istio"}
+	if ambient {
+		// IstioCNI and ZTunnel report Ready once their DaemonSet is.
+		kinds = append(kinds, "IstioCNI", "ZTunnel")
+	}
+	var out []FluxHealthCheckExpr
+	for _, k := range kinds {
+		out = append(out, FluxHealthCheckExpr{APIVersion: sailAPIVersion, Kind: k, Current: sailReady})
+	}
+	return out
+}
+
+// sailReady is the readiness every Sail resource reports.
+const sailReady = "status.observedGeneration == metadata.generation && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
 
 // installerSail reports whether the inventory installs with Sail.
 func (g *gen) installerSail() bool { return g.inv.Mesh.Istio.Installer == inventory.InstallerSail }

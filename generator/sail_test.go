@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // The Sail operator's CRDs, vendored in tools/crds/sail at the release its
@@ -287,8 +289,14 @@ func TestSailRevisionNames(t *testing.T) {
 				t.Errorf("%s: %s: Sail runs the default revision as %q, want the inventory's %q", tr.name, c.Name, def, want)
 			}
 			gw := tr.files[StageDir(c.Name, meshStage)+"/"+sailGatewayFile]
-			if (gw != nil) != (c.EastWestGateway != nil) {
-				t.Errorf("%s: %s: east-west gateway release present %v, inventory gateway %v", tr.name, c.Name, gw != nil, c.EastWestGateway != nil)
+			// Ambient's east-west gateway is the istio-east-west Gateway
+			// istiod deploys, not the gateway chart.
+			wantRelease := c.EastWestGateway != nil && !tr.inv.Mesh.Ambient()
+			if (gw != nil) != wantRelease {
+				t.Errorf("%s: %s: east-west gateway release present %v, want %v", tr.name, c.Name, gw != nil, wantRelease)
+			}
+			if tr.inv.Mesh.Ambient() && c.EastWestGateway != nil && tr.files[StageDir(c.Name, meshStage)+"/"+ambientEastWestGatewayFile] == nil {
+				t.Errorf("%s: %s: no istio-east-west Gateway in the mesh stage", tr.name, c.Name)
 			}
 			for _, d := range splitDocs(gw) {
 				var hr struct {
@@ -442,4 +450,98 @@ func TestSailCanaryUpgradeWalk(t *testing.T) {
 		}
 		prior = next
 	}
+}
+
+// sailDoc is the part of a Sail resource the ambient checks read.
+type sailDoc struct {
+	Kind     string
+	Metadata ObjectMeta
+	Spec     struct {
+		Version   string
+		Namespace string
+		Profile   string
+		TargetRef *SailTargetRef `json:"targetRef"`
+		Values    struct {
+			ZTunnel *ztunnelChartValues `json:"ztunnel"`
+		}
+	}
+}
+
+// TestSailAmbientMatchesHelmReleases: with the ambient data plane, the
+// IstioCNI and ZTunnel of every Sail tree carry what the helm installer's
+// istio-cni and ztunnel releases of the same cluster carry (the cni
+// profile; ztunnel's cluster name, network, version and namespace), and
+// the ZTunnel targets the Istio resource of the revision the releases
+// name, from which Sail copies ztunnel's revision.
+func TestSailAmbientMatchesHelmReleases(t *testing.T) {
+	checked := 0
+	for _, tr := range sailTrees(t) {
+		if !tr.inv.Mesh.Ambient() {
+			continue
+		}
+		helmInv := *tr.inv
+		helmInv.Mesh.Istio.Installer = inventory.InstallerHelm
+		g := &gen{inv: &helmInv, topo: topology.New(&helmInv), opts: testOptions(nil)}
+		for _, c := range tr.inv.Clusters {
+			what := fmt.Sprintf("%s: cluster %s", tr.name, c.Name)
+			releases := map[string]*HelmRelease{}
+			for _, hr := range g.helmReleases(g.installOf(helmInv.Cluster(c.Name))).releases {
+				releases[hr.Spec.Chart.Spec.Chart] = hr
+			}
+			istios := map[string]string{} // name -> version
+			var cni, ztunnel *sailDoc
+			for _, d := range splitDocs(tr.files[StageDir(c.Name, installStage)+"/"+sailFile]) {
+				var r sailDoc
+				if err := yaml.Unmarshal(d, &r); err != nil {
+					t.Fatal(err)
+				}
+				switch r.Kind {
+				case "Istio":
+					istios[r.Metadata.Name] = r.Spec.Version
+				case "IstioCNI":
+					cni = &r
+				case "ZTunnel":
+					ztunnel = &r
+				}
+			}
+			cniRel, ztRel := releases["cni"], releases["ztunnel"]
+			if cniRel == nil || ztRel == nil {
+				t.Fatalf("%s: the helm installer has no cni or ztunnel release", what)
+			}
+			if cni == nil || ztunnel == nil {
+				t.Errorf("%s: no IstioCNI or no ZTunnel", what)
+				continue
+			}
+			cv := cniRel.Spec.Values.(cniChartValues)
+			if cni.Spec.Profile != cv.Profile || cni.Spec.Version != sailVersion(cniRel.Spec.Chart.Spec.Version) || cni.Spec.Namespace != cniRel.Metadata.Namespace {
+				t.Errorf("%s: IstioCNI %+v, the helm installer's cni release has profile %q, version %s, namespace %s", what, cni.Spec, cv.Profile, cniRel.Spec.Chart.Spec.Version, cniRel.Metadata.Namespace)
+			}
+			zv := ztRel.Spec.Values.(ztunnelChartValues)
+			z := ztunnel.Spec
+			if z.Values.ZTunnel == nil || z.Values.ZTunnel.MultiCluster == nil || z.Values.ZTunnel.MultiCluster.ClusterName != zv.MultiCluster.ClusterName || z.Values.ZTunnel.Network != zv.Network {
+				t.Errorf("%s: ZTunnel values %+v, the helm installer's ztunnel release has cluster %s, network %s", what, z.Values.ZTunnel, zv.MultiCluster.ClusterName, zv.Network)
+			}
+			if z.Version != sailVersion(ztRel.Spec.Chart.Spec.Version) || z.Namespace != ztRel.Metadata.Namespace {
+				t.Errorf("%s: ZTunnel version %s in %s, the helm installer's ztunnel is %s in %s", what, z.Version, z.Namespace, ztRel.Spec.Chart.Spec.Version, ztRel.Metadata.Namespace)
+			}
+			if z.TargetRef == nil || z.TargetRef.Kind != "Istio" || sailRevisionOfName(z.TargetRef.Name) != zv.Revision {
+				t.Errorf("%s: ZTunnel targets %+v; the helm installer's ztunnel reads revision %q", what, z.TargetRef, zv.Revision)
+			} else if v, ok := istios[z.TargetRef.Name]; !ok || v != z.Version {
+				t.Errorf("%s: ZTunnel targets Istio %s (version %q), want one of this cluster's at %s", what, z.TargetRef.Name, v, z.Version)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no Sail tree with the ambient data plane")
+	}
+}
+
+// sailRevisionOfName is the revision Sail installs from an InPlace Istio
+// resource of that name: none for default.
+func sailRevisionOfName(name string) string {
+	if name == sailDefaultName {
+		return ""
+	}
+	return name
 }

@@ -31,11 +31,6 @@ func (v *validator) ambient() {
 	if m.Istio.Version != "" && versionRE.MatchString(m.Istio.Version) && versionLess(m.Istio.Version, AmbientMinVersion) {
 		v.errorf("mesh.istio.version", "%s is older than 1.27, the first Istio release whose ambient mode joins clusters across networks (dataplane ambient)", m.Istio.Version)
 	}
-	if m.Istio.Installer == "sail" {
-		// The install model has the cni and ztunnel values; the Sail
-		// renderer does not yet turn them into IstioCNI and ZTunnel.
-		v.errorf("mesh.istio.installer", "installer sail does not install the ambient data plane yet (no IstioCNI and ZTunnel resources): with dataplane ambient use installer helm or istioctl")
-	}
 	if len(m.Istio.Revisions) > 0 {
 		v.errorf("mesh.istio.revisions", "revisions are not supported with dataplane ambient: ztunnel and istio-cni run once per node and are upgraded in place (Istio's ambient upgrade guide), which per-revision releases do not model; upgrade by changing mesh.istio.version")
 	}
