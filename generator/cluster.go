@@ -20,8 +20,8 @@ const (
 )
 
 // install is the one model of a cluster's Istio install values. It is
-// rendered as IstioOperator objects and as Helm release values, so the two
-// install paths cannot drift apart.
+// rendered as IstioOperator objects, as Helm release values and as the Sail
+// operator's resources (sail.go), so the install paths cannot drift apart.
 type install struct {
 	version       string // of the default revision
 	revision      string // the default revision
@@ -255,14 +255,20 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 		iops["eastwest-gateway.yaml"] = g.marshalDocs(in.eastWestGateway())
 	}
 	for _, name := range sortedKeys(iops) {
-		if g.inv.Mesh.Istio.Installer == "operator" {
+		if g.inv.Mesh.Istio.Installer == inventory.InstallerOperator {
 			install.add(name, iops[name])
 		} else {
 			out.add(path.Join(install.dir, name), iops[name])
 		}
 	}
-	if g.inv.Mesh.Istio.Installer == "helm" {
-		install.add("istio-helmreleases.yaml", g.marshalDocs(g.helmReleases(in).objects()...))
+	switch g.inv.Mesh.Istio.Installer {
+	case inventory.InstallerHelm:
+		install.add(helmReleasesFile, g.marshalDocs(g.helmReleases(in).objects()...))
+	case inventory.InstallerSail:
+		install.add(sailFile, g.marshalDocs(in.sailResources()...))
+		if in.eastWest && !in.ambient { // ambient: the istio-east-west Gateway below
+			mesh.add(sailGatewayFile, g.marshalDocs(g.sailGatewayRelease(in)...))
+		}
 	}
 
 	// A remote has no istiod and reads no Istio config: everything below

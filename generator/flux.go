@@ -9,8 +9,10 @@ import (
 
 // fluxFile is flux/<cluster>.yaml: the Flux Kustomizations that deliver a
 // cluster's overlay, one per stage. The mesh stage depends on the install
-// stage, whose `wait` holds it back until the HelmReleases are ready, so
-// Istio's CRDs exist before Flux dry-runs the Gateways and ServiceEntries.
+// stage, whose `wait` holds it back until the HelmReleases (or the Sail
+// Istio resources) are ready, so Istio's CRDs exist before Flux dry-runs
+// the Gateways and ServiceEntries, and istiod injects before the east-west
+// gateway of installer sail starts.
 func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 	f := g.inv.Mesh.GitOps.Flux
 	base := strings.TrimSuffix(f.Path, "/")
@@ -31,6 +33,9 @@ func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 	install, mesh := ks(installStage), ks(meshStage)
 	install.Spec.Wait = true
 	install.Spec.Timeout = "15m"
+	if g.installerSail() {
+		install.Spec.HealthCheckExprs = sailHealthChecks(g.inv.Mesh.Dataplane == inventory.DataplaneAmbient)
+	}
 	mesh.Spec.DependsOn = []Dependency{{Name: install.Metadata.Name}}
 	return g.marshalDocs(install, mesh)
 }

@@ -35,6 +35,13 @@ func crdSchemas(t *testing.T, file string) map[string]*jsonschema.Schema {
 		}
 		t.Fatal(msg)
 	}
+	return compileCRD(t, file, data)
+}
+
+// compileCRD compiles the openAPIV3Schema of every version of a CRD,
+// keyed by version, closed to undeclared fields (closeObjects).
+func compileCRD(t *testing.T, file string, data []byte) map[string]*jsonschema.Schema {
+	t.Helper()
 	var crd struct {
 		Spec struct {
 			Versions []struct {

@@ -59,6 +59,17 @@ func (h helmInstall) objects() []any {
 	return objs
 }
 
+// istiodChartValues are the install model's istiod chart values, before
+// the revision and its tags: what every installer hands the istiod chart
+// (the HelmReleases, the Argo CD helmCharts, Sail's Istio resources).
+func (in install) istiodChartValues() istiodChartValues {
+	return istiodChartValues{
+		Profile:    in.profile(),
+		MeshConfig: in.meshConfig(),
+		Values:     in.values(),
+	}
+}
+
 func (g *gen) helmReleases(in install) helmInstall {
 	var repo HelmRepository
 	var base, istiod, gateway HelmRelease
@@ -79,11 +90,7 @@ func (g *gen) helmReleases(in install) helmInstall {
 	bv := baseChartValues{Profile: baseProfile, DefaultRevision: in.revision}
 	base.Spec.Values = bv
 	base.Spec.Chart.Spec.Version = newestVersion(in.revisions)
-	istiods := istiodReleases(istiod, istiodChartValues{
-		Profile:    profile,
-		MeshConfig: in.meshConfig(),
-		Values:     in.values(),
-	}, in.revisions)
+	istiods := istiodReleases(istiod, in.istiodChartValues(), in.revisions)
 	gateway.Spec.Values = gatewayChartValues{
 		Name:           EastWestGatewayName,
 		Revision:       in.revision,

@@ -28,6 +28,7 @@ import (
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // The delivery proof: every HelmRelease meshgen emits, in every golden tree
@@ -606,4 +607,185 @@ func TestFluxPostRenderRejectsDuplicateKeys(t *testing.T) {
 	if !bytes.Contains(out, []byte("helm.toolkit.fluxcd.io/name: gw")) || !bytes.Contains(out, []byte("helm.toolkit.fluxcd.io/namespace: istio-system")) {
 		t.Errorf("post-rendered manifest lacks Flux's origin labels:\n%s", out)
 	}
+}
+
+// sailProfileValues are the values the Sail operator (1.30.3) merges under
+// an Istio resource's spec.values from its own profiles
+// (resources/<version>/profiles/*.yaml, ApplyProfilesAndPlatform): its
+// default profile on Kubernetes, then the resource's spec.profile.
+func sailProfileValues(profile string) map[string]any {
+	v := map[string]any{
+		"defaultRevision": "",
+		"global":          map[string]any{"istioNamespace": "istio-system", "configValidation": true},
+		"ztunnel":         map[string]any{"resourceName": "ztunnel"},
+	}
+	// Sail's remote and ambient profiles are the chart's own
+	// (resources/<version>/profiles/{remote,ambient}.yaml: values.profile).
+	if profile == "remote" || profile == "ambient" {
+		v["profile"] = profile
+	}
+	return v
+}
+
+// mergeValues merges over into base as Helm merges values files: maps
+// key by key, everything else replaced.
+func mergeValues(base, over map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		if bm, ok := out[k].(map[string]any); ok {
+			if om, ok := v.(map[string]any); ok {
+				out[k] = mergeValues(bm, om)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// TestSailRendersLikeHelmReleases is the delivery proof of installer sail:
+// the Sail operator installs istiod by rendering Istio's istiod chart with
+// an Istio resource's values, its profiles' values beneath, and the
+// values it overrides (values.revision from the resource's name, ""
+// for default; global.istioNamespace from spec.namespace; defaultRevision
+// cleared). Rendered with the pinned chart, every Istio resource of every
+// Sail tree must give exactly the objects the helm installer's istiod
+// release of the same cluster and revision gives, less the revision tags'
+// webhooks, which Sail installs from the IstioRevisionTags; those must
+// name the same tags.
+func TestSailRendersLikeHelmReleases(t *testing.T) {
+	t.Parallel()
+	helm := testtools.Find(t, "helm")
+	charts := filepath.Join(istioCharts(t), istioChartDirs["istiod"])
+	rendered := 0
+	for _, tr := range sailTrees(t) {
+		helmInv := *tr.inv
+		helmInv.Mesh.Istio.Installer = inventory.InstallerHelm
+		g := &gen{inv: &helmInv, topo: topology.New(&helmInv), opts: testOptions(nil)}
+		for _, c := range tr.inv.Clusters {
+			what := fmt.Sprintf("%s: cluster %s", tr.name, c.Name)
+			istiods := map[string]*HelmRelease{}
+			for _, hr := range g.helmReleases(g.installOf(helmInv.Cluster(c.Name))).releases {
+				if hr.Spec.Chart.Spec.Chart == "istiod" {
+					istiods[hr.Spec.Values.(istiodChartValues).Revision] = hr
+				}
+			}
+			var istios []*SailResource
+			tags := map[string][]string{} // Istio name -> tags targeting it
+			for _, d := range splitDocs(tr.files[StageDir(c.Name, installStage)+"/"+sailFile]) {
+				var r SailResource
+				if err := yaml.Unmarshal(d, &r); err != nil {
+					t.Fatal(err)
+				}
+				switch r.Kind {
+				case "Istio":
+					istios = append(istios, &r)
+				case "IstioRevisionTag":
+					tags[r.Spec.TargetRef.Name] = append(tags[r.Spec.TargetRef.Name], r.Metadata.Name)
+				}
+			}
+			if len(istios) != len(istiods) {
+				t.Errorf("%s: %d Istio resources, but the helm installer releases %d istiods", what, len(istios), len(istiods))
+			}
+			for _, is := range istios {
+				rev := sailRevisionOf(is)
+				hr := istiods[rev]
+				if hr == nil {
+					t.Errorf("%s: Sail installs revision %q from Istio %s; the helm installer has no istiod of that revision", what, rev, is.Metadata.Name)
+					continue
+				}
+				// Sail's side, from the bytes in the tree.
+				var spec struct {
+					Spec struct {
+						Namespace string         `json:"namespace"`
+						Profile   string         `json:"profile"`
+						Values    map[string]any `json:"values"`
+					} `json:"spec"`
+				}
+				raw, _ := yaml.Marshal(is)
+				if err := yaml.Unmarshal(raw, &spec); err != nil {
+					t.Fatal(err)
+				}
+				sail := mergeValues(sailProfileValues(spec.Spec.Profile), spec.Spec.Values)
+				sail = mergeValues(sail, map[string]any{"revision": rev, "global": map[string]any{"istioNamespace": spec.Spec.Namespace}})
+				delete(sail, "defaultRevision")
+				// The helm installer's side, without the tags' webhooks.
+				hv := hr.Spec.Values.(istiodChartValues)
+				helmTags := hv.RevisionTags
+				hv.RevisionTags = nil
+				var helmValues map[string]any
+				raw, _ = json.Marshal(hv)
+				if err := json.Unmarshal(raw, &helmValues); err != nil {
+					t.Fatal(err)
+				}
+				got := slices.Sorted(slices.Values(tags[is.Metadata.Name]))
+				if !slices.Equal(got, helmTags) {
+					t.Errorf("%s: IstioRevisionTags %v target Istio %s; the helm installer's istiod %s carries revisionTags %v", what, got, is.Metadata.Name, hr.Metadata.Name, helmTags)
+				}
+				dir := t.TempDir()
+				fromSail, err := helmTemplate(helm, dir, charts, "istiod", IstioNamespace, sail)
+				if err != nil {
+					t.Errorf("%s: Istio %s: %v", what, is.Metadata.Name, err)
+					continue
+				}
+				fromHelm, err := helmTemplate(helm, t.TempDir(), charts, "istiod", IstioNamespace, helmValues)
+				if err != nil {
+					t.Errorf("%s: HelmRelease %s: %v", what, hr.Metadata.Name, err)
+					continue
+				}
+				rendered++
+				fromSail, fromHelm = withoutValuesRecord(t, fromSail), withoutValuesRecord(t, fromHelm)
+				if !bytes.Equal(fromSail, fromHelm) {
+					a, b := strings.Split(string(fromSail), "\n"), strings.Split(string(fromHelm), "\n")
+					i := 0
+					for i < len(a) && i < len(b) && a[i] == b[i] {
+						i++
+					}
+					t.Errorf("%s: Istio %s renders other istiod objects than HelmRelease %s; first difference at line %d:\nSail: %q\nhelm: %q", what, is.Metadata.Name, hr.Metadata.Name, i+1, at(a, i), at(b, i))
+				}
+			}
+		}
+	}
+	if rendered == 0 {
+		t.Fatal("no Istio resource rendered")
+	}
+	t.Logf("%d Istio resources render exactly the istiod objects of their helm installer release", rendered)
+}
+
+// withoutValuesRecord drops the istiod chart's record of its values (the
+// ConfigMap values[-<rev>], "rendered for debugging purposes and external
+// tooling; modifying these values has no effect"): Sail hands the chart
+// some defaults explicitly, and a ztunnel.resourceName no istiod template
+// reads, which changes that record and nothing else.
+func withoutValuesRecord(t *testing.T, manifests []byte) []byte {
+	t.Helper()
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(manifests), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []*kyaml.RNode
+	for _, n := range nodes {
+		if n.GetKind() == "ConfigMap" && strings.Contains(n.GetAnnotations()["kubernetes.io/description"], "modifying these values has no effect") {
+			continue
+		}
+		kept = append(kept, n)
+	}
+	if len(kept) == len(nodes) {
+		t.Fatal("the istiod chart rendered no values record: the comparison's exception is stale")
+	}
+	var out bytes.Buffer
+	if err := (kio.ByteWriter{Writer: &out}).Write(kept); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func at(lines []string, i int) string {
+	if i < len(lines) {
+		return lines[i]
+	}
+	return "(end)"
 }

@@ -430,6 +430,16 @@ type FluxKustomizationSpec struct {
 	DependsOn  []Dependency    `json:"dependsOn,omitempty"`
 	SourceRef  SourceRef       `json:"sourceRef"`
 	Decryption *FluxDecryption `json:"decryption,omitempty"`
+	// HealthCheckExprs tell wait when a custom resource is ready.
+	HealthCheckExprs []FluxHealthCheckExpr `json:"healthCheckExprs,omitempty"`
+}
+
+// FluxHealthCheckExpr is one of a Flux Kustomization's healthCheckExprs:
+// CEL expressions over a custom resource of a kind.
+type FluxHealthCheckExpr struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Current    string `json:"current"`
 }
 
 // FluxDecryption is a Flux Kustomization's decryption settings.
@@ -578,4 +588,38 @@ type LoadBalancerSettings struct {
 type LocalityLbSetting struct {
 	Enabled          bool     `json:"enabled"`
 	FailoverPriority []string `json:"failoverPriority,omitempty"`
+}
+
+// SailResource is a sailoperator.io/v1 resource of the Sail operator:
+// Istio, IstioRevisionTag (and IstioCNI, ZTunnel), all cluster-scoped.
+// One type for the kinds, as their specs share their fields: each kind
+// sets only the ones its CRD declares (tests validate every generated
+// resource against the vendored CRDs, tools/crds/sail).
+type SailResource struct {
+	TypeMeta `json:",inline"`
+	Metadata ObjectMeta `json:"metadata"`
+	Spec     SailSpec   `json:"spec"`
+}
+
+// SailSpec is the part of a Sail resource's spec meshgen sets.
+type SailSpec struct {
+	// Version is the Istio release, "v1.28.2" as the CRDs' enum spells it.
+	Version        string              `json:"version,omitempty"`
+	Namespace      string              `json:"namespace,omitempty"`
+	Profile        string              `json:"profile,omitempty"`
+	UpdateStrategy *SailUpdateStrategy `json:"updateStrategy,omitempty"`
+	// Values are the Helm values of the charts the resource installs.
+	Values    any            `json:"values,omitempty"`
+	TargetRef *SailTargetRef `json:"targetRef,omitempty"`
+}
+
+// SailUpdateStrategy is an Istio resource's spec.updateStrategy.
+type SailUpdateStrategy struct {
+	Type string `json:"type"`
+}
+
+// SailTargetRef is an IstioRevisionTag's spec.targetRef.
+type SailTargetRef struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
 }

@@ -117,15 +117,22 @@ func CompareReleases(before, after map[string][]byte) ([]ReleaseChange, error) {
 }
 
 // istiodReleasesOf reads the istiod HelmReleases of every overlay's install
-// stage, by cluster and release name.
+// stage, by cluster and release name, and with installer sail the Istio
+// resources, as releases named Istio/<name>.
 func istiodReleasesOf(files map[string][]byte) (map[[2]string]*IstiodRelease, error) {
 	out := map[[2]string]*IstiodRelease{}
 	for p, data := range files {
 		dir, name := path.Split(p)
-		if name != helmReleasesFile || !strings.HasPrefix(dir, "overlays/") || path.Base(dir) != installStage {
+		if (name != helmReleasesFile && name != sailFile) || !strings.HasPrefix(dir, "overlays/") || path.Base(dir) != installStage {
 			continue
 		}
 		cluster := path.Base(path.Dir(path.Clean(dir)))
+		if name == sailFile {
+			if err := sailReleasesOf(p, cluster, data, out); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
 			var hr struct {
@@ -166,4 +173,55 @@ func istiodReleasesOf(files map[string][]byte) (map[[2]string]*IstiodRelease, er
 		}
 	}
 	return out, nil
+}
+
+// sailReleasesOf reads a cluster's Sail resources as istiod releases: each
+// Istio resource is the revision Sail installs from it (its name, "" for
+// default), at its version, with the IstioRevisionTags that target it.
+func sailReleasesOf(p, cluster string, data []byte, out map[[2]string]*IstiodRelease) error {
+	type resource struct {
+		Kind     string `yaml:"kind"`
+		Metadata struct {
+			Name string `yaml:"name"`
+		} `yaml:"metadata"`
+		Spec struct {
+			Version   string `yaml:"version"`
+			TargetRef struct {
+				Name string `yaml:"name"`
+			} `yaml:"targetRef"`
+		} `yaml:"spec"`
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var istios []resource
+	tags := map[string][]string{}
+	for {
+		var r resource
+		err := dec.Decode(&r)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %v", p, err)
+		}
+		switch r.Kind {
+		case "Istio":
+			istios = append(istios, r)
+		case "IstioRevisionTag":
+			tags[r.Spec.TargetRef.Name] = append(tags[r.Spec.TargetRef.Name], r.Metadata.Name)
+		}
+	}
+	for _, is := range istios {
+		rev := is.Metadata.Name
+		if rev == sailDefaultName {
+			rev = ""
+		}
+		t := tags[is.Metadata.Name]
+		sort.Strings(t)
+		out[[2]string{cluster, "Istio/" + is.Metadata.Name}] = &IstiodRelease{
+			Revision: rev,
+			Version:  strings.TrimPrefix(is.Spec.Version, "v"),
+			Tags:     t,
+		}
+	}
+	return nil
 }

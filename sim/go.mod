@@ -17,6 +17,7 @@ replace github.com/meshgen/meshgen => ../
 
 require (
 	github.com/envoyproxy/go-control-plane/envoy v1.37.1-0.20260729145720-a2d8c7492908
+	github.com/google/cel-go v0.28.1
 	github.com/miekg/dns v1.1.72
 	github.com/rogpeppe/go-internal v1.14.1
 	istio.io/api v1.31.1
@@ -91,7 +92,6 @@ require (
 	github.com/goccy/go-json v0.10.5 // indirect
 	github.com/golang/protobuf v1.5.4 // indirect
 	github.com/google/btree v1.1.3 // indirect
-	github.com/google/cel-go v0.28.1 // indirect
 	github.com/google/certificate-transparency-go v1.1.7 // indirect
 	github.com/google/gnostic-models v0.7.1 // indirect
 	github.com/google/go-cmp v0.7.0 // indirect

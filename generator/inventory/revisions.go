@@ -83,8 +83,8 @@ func (v *validator) revisions() {
 	if is.Version != "" {
 		v.errorf("mesh.istio.version", "set either version (one revision) or revisions, not both: each revision names its own version")
 	}
-	if is.Installer != "helm" {
-		v.errorf("mesh.istio.revisions", "revisions need installer helm (one istiod HelmRelease per revision); installer %s installs one control plane", is.Installer)
+	if is.Installer != InstallerHelm && is.Installer != InstallerSail {
+		v.errorf("mesh.istio.revisions", "revisions need installer helm or sail (one istiod HelmRelease or Sail Istio resource per revision); installer %s installs one control plane", is.Installer)
 	}
 	for _, c := range v.inv.Clusters {
 		if c.Role == RoleRemote {

@@ -105,8 +105,9 @@ type Istio struct {
 	// Default: none.
 	Revision string `yaml:"revision,omitempty"`
 	// Revisions are the control planes that run side by side during a
-	// canary upgrade (installer helm, primaries only): each is its own
-	// istiod HelmRelease, istiod-<name>. docs/upgrades.md walks an upgrade.
+	// canary upgrade (installer helm or sail, primaries only): each is its
+	// own istiod HelmRelease, istiod-<name>, or Sail Istio resource named
+	// <name>. docs/upgrades.md walks an upgrade.
 	// Default: none (the single revision of version and revision).
 	Revisions []Revision `yaml:"revisions,omitempty"`
 	// Tags are Istio revision tags, tag name to revision name: namespaces
@@ -117,8 +118,12 @@ type Istio struct {
 	// name a listed revision. Default: none.
 	Tags map[string]string `yaml:"tags,omitempty"`
 	// Installer is how Istio is installed: "helm" (Flux HelmReleases, the
-	// default), "istioctl" (istioctl install -f on the IstioOperator files) or
-	// "operator" (IstioOperator objects applied where an operator runs).
+	// default), "istioctl" (istioctl install -f on the IstioOperator files),
+	// "sail" (the Sail operator's sailoperator.io/v1 Istio and
+	// IstioRevisionTag resources; the Sail operator is a prerequisite,
+	// docs/install-sail.md) or "operator" (IstioOperator objects applied
+	// where an in-cluster IstioOperator controller runs: Istio before 1.24
+	// only, which removed it).
 	Installer string `yaml:"installer,omitempty"`
 }
 

@@ -158,7 +158,7 @@ func (v *validator) mesh() {
 	if m.Istio.Revision != "" && (len(m.Istio.Revision) > 63 || !dns1123Label.MatchString(m.Istio.Revision)) {
 		v.errorf("mesh.istio.revision", "%q is not a DNS-1123 label such as 1-28", m.Istio.Revision)
 	}
-	v.oneOf("mesh.istio.installer", m.Istio.Installer, "helm", "istioctl", "operator")
+	v.installer()
 	v.oneOf("mesh.discovery", m.Discovery, "service-entries", "remote-secrets")
 	if !dns1123Subdomain.MatchString(m.ServiceSuffix) {
 		v.errorf("mesh.serviceSuffix", "%q is not a DNS suffix such as global", m.ServiceSuffix)

@@ -41,7 +41,25 @@ func TestValidateDay2(t *testing.T) {
 		{"tags without revisions", repl("    version: 1.28.2\n", "    version: 1.28.2\n    tags: {default: x}\n"),
 			"inventory.yaml:8:11: mesh.istio.tags: revision tags need mesh.istio.revisions (the single-revision form has no tags)"},
 		{"revisions with another installer", revs("    installer: istioctl\n    revisions: [{name: a1, version: 1.28.2}]\n    tags: {default: a1}\n"),
-			"inventory.yaml:8:16: mesh.istio.revisions: revisions need installer helm (one istiod HelmRelease per revision); installer istioctl installs one control plane"},
+			"inventory.yaml:8:16: mesh.istio.revisions: revisions need installer helm or sail (one istiod HelmRelease or Sail Istio resource per revision); installer istioctl installs one control plane"},
+		{"operator installer on Istio 1.24 or later", revs("    version: 1.24.0\n    installer: operator\n"),
+			"inventory.yaml:8:16: mesh.istio.installer: installer operator applies IstioOperator objects, which nothing reconciles since Istio 1.24 removed the in-cluster operator (mesh.istio.version is 1.24.0); use installer: sail (the Sail operator's Istio resources) or installer: istioctl (istioctl install -f on the IstioOperator files)"},
+		{"operator installer on a pre-release of 1.24", revs("    version: 1.24.0-beta.1\n    installer: operator\n"),
+			"inventory.yaml:8:16: mesh.istio.installer: installer operator applies IstioOperator objects, which nothing reconciles since Istio 1.24 removed the in-cluster operator (mesh.istio.version is 1.24.0-beta.1); use installer: sail (the Sail operator's Istio resources) or installer: istioctl (istioctl install -f on the IstioOperator files)"},
+		{"operator installer with a 1.24 revision", revs("    installer: operator\n    revisions: [{name: a1, version: 1.23.6}, {name: b1, version: 1.28.2}]\n    tags: {default: a1}\n"),
+			"inventory.yaml:7:16: mesh.istio.installer: installer operator applies IstioOperator objects, which nothing reconciles since Istio 1.24 removed the in-cluster operator (mesh.istio.revisions[1].version is 1.28.2); use installer: sail (the Sail operator's Istio resources) or installer: istioctl (istioctl install -f on the IstioOperator files)\n" +
+				"inventory.yaml:8:16: mesh.istio.revisions: revisions need installer helm or sail (one istiod HelmRelease or Sail Istio resource per revision); installer operator installs one control plane"},
+		{"sail installs no such version", revs("    version: 1.28.11\n    installer: sail\n"),
+			"inventory.yaml:7:14: mesh.istio.version: the Sail operator does not install Istio 1.28.11: its Istio resource's spec.version accepts 1.21.6 to 1.30.3 (sail-operator 1.30.3, missing patch releases excepted)"},
+		{"sail revision of no such version", revs("    installer: sail\n    revisions: [{name: a1, version: 1.31.0}]\n    tags: {default: a1}\n"),
+			"inventory.yaml:8:37: mesh.istio.revisions[0].version: the Sail operator does not install Istio 1.31.0: its Istio resource's spec.version accepts 1.21.6 to 1.30.3 (sail-operator 1.30.3, missing patch releases excepted)"},
+		{"sail with a revision named default", revs("    version: 1.28.2\n    revision: default\n    installer: sail\n"),
+			`inventory.yaml:8:15: mesh.istio.revision: the Sail operator installs the Istio resource named default as the unnamed revision (values.revision "", Service istiod), not as revision default; leave revision empty, or name the revision by its version, e.g. 1-28`},
+		{"sail with Argo CD", func(s string) string {
+			s = revs("    version: 1.28.2\n    installer: sail\n")(s)
+			s = strings.Replace(s, "  id: mesh1\n", "  id: mesh1\n  gitops: {argocd: {repoURL: https://git.example.com/fleet.git}}\n", 1)
+			return strings.ReplaceAll(s, "    network: net", "    destinationName: in-cluster\n    network: net")
+		}, "inventory.yaml:5:20: mesh.gitops.argocd: installer sail cannot be delivered by Argo CD: Argo CD ships no health check for the Sail operator's resources, so no sync wave waits for istiod, and the east-west gateway would start before istiod can inject it; deliver with gitops.flux, or use installer helm with Argo CD"},
 		{"tags not a mapping", revs("    revisions: [{name: a1, version: 1.28.2}]\n    tags: [a1]\n"),
 			"inventory.yaml:8:11: mesh.istio.tags: must be a mapping, not a list"},
 		{"failover without localities", func(s string) string {

@@ -98,7 +98,7 @@ func TestErrors(t *testing.T) {
 		{"bad version", repl("1.28.2", "latest"),
 			`inventory.yaml:7:14: mesh.istio.version: "latest" is not a version such as 1.28.2`},
 		{"bad installer", repl("version: 1.28.2", "version: 1.28.2\n    installer: kubectl"),
-			`inventory.yaml:8:16: mesh.istio.installer: "kubectl" is not one of: helm, istioctl, operator`},
+			`inventory.yaml:8:16: mesh.istio.installer: "kubectl" is not one of: helm, istioctl, sail, operator`},
 		{"bad duration", repl("id: mesh1", "id: mesh1\n  pki: {intermediate: {validity: 2y}}"),
 			`inventory.yaml:5:34: mesh.pki.intermediate.validity: invalid duration "2y": use Go duration syntax such as 8760h or 30m`},
 		{"renewBefore too long", repl("id: mesh1", "id: mesh1\n  pki: {intermediate: {validity: 100h, renewBefore: 100h}}"),

@@ -148,6 +148,20 @@ func (c *cluster) readValues(t Tree) error {
 	}
 	iop := false
 	if values == nil {
+		// Installer sail: the Sail operator renders the same istiod chart
+		// from the Istio resource's values and profile.
+		if m, err := c.sailIstio(); err != nil {
+			return err
+		} else if m != nil {
+			values, _ = dig(m, "spec", "values").(map[string]any)
+			if values == nil {
+				values = map[string]any{}
+			}
+			meshConfig, _ = dig(values, "meshConfig").(map[string]any)
+			profile = str(m, "spec", "profile")
+		}
+	}
+	if values == nil {
 		for _, d := range t.docs("overlays/" + c.name + "/install/istio-operator.yaml") {
 			var m map[string]any
 			if err := yaml.Unmarshal(d, &m); err != nil {
@@ -325,6 +339,40 @@ func (c *cluster) readGateway(t Tree, w *world) error {
 	w.owner[g.ip] = owner{cluster: c.name, gateway: true}
 	c.gateway = g
 	return nil
+}
+
+// sailIstio returns the Sail operator Istio resource the overlay applies
+// whose revision runs the cluster's default: the one the default
+// IstioRevisionTag targets, else the first; nil without any.
+func (c *cluster) sailIstio() (map[string]any, error) {
+	var istios []map[string]any
+	defaultName := ""
+	for _, r := range c.objects {
+		if !strings.HasPrefix(r.GetApiVersion(), "sailoperator.io/") {
+			continue
+		}
+		m, err := r.Map()
+		if err != nil {
+			return nil, err
+		}
+		switch r.GetKind() {
+		case "Istio":
+			istios = append(istios, m)
+		case "IstioRevisionTag":
+			if r.GetName() == "default" && str(m, "spec", "targetRef", "kind") == "Istio" {
+				defaultName = str(m, "spec", "targetRef", "name")
+			}
+		}
+	}
+	for _, m := range istios {
+		if str(m, "metadata", "name") == defaultName {
+			return m, nil
+		}
+	}
+	if len(istios) > 0 {
+		return istios[0], nil
+	}
+	return nil, nil
 }
 
 // helmReleases returns the HelmReleases of chart the overlay applies.

@@ -20,7 +20,7 @@ const (
 
 // Enums of the inventory's string choices.
 var (
-	installers    = []string{"helm", "istioctl", "operator"}
+	installers    = inventory.Installers
 	discoveries   = []string{"service-entries", "remote-secrets"}
 	dataplanes    = []string{inventory.DataplaneSidecar, inventory.DataplaneAmbient}
 	roles         = []string{inventory.RolePrimary, inventory.RoleRemote}
