@@ -167,6 +167,28 @@ func (c *cluster) readAmbientReleases() error {
 	return nil
 }
 
+// readSailAmbient reads the Sail operator's IstioCNI and ZTunnel
+// resources the overlay applies: Sail installs the istio-cni chart (with
+// ambient when its profile or values say so) and the ztunnel chart from them.
+func (c *cluster) readSailAmbient() error {
+	for _, r := range c.objects {
+		if !strings.HasPrefix(r.GetApiVersion(), "sailoperator.io/") {
+			continue
+		}
+		m, err := r.Map()
+		if err != nil {
+			return err
+		}
+		switch r.GetKind() {
+		case "IstioCNI":
+			c.cni = str(m, "spec", "profile") == "ambient" || isTrue(dig(m, "spec", "values", "cni", "ambient", "enabled"))
+		case "ZTunnel":
+			c.ztunnel = true
+		}
+	}
+	return nil
+}
+
 // readIstioOperatorComponents reads whether istioctl installs istio-cni
 // (with ambient) and ztunnel from an IstioOperator.
 func (c *cluster) readIstioOperatorComponents(m map[string]any) {

@@ -117,6 +117,15 @@ func TestRoutes(t *testing.T) {
 	for _, sc := range scenarios(t) {
 		names[sc.name] = true
 		t.Run(sc.name, func(t *testing.T) {
+			// The tree decides how it is simulated; it must agree with the
+			// inventory's data plane.
+			w, err := newWorld(sc.inv, sc.tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w.isAmbient() != sc.inv.Mesh.Ambient() {
+				t.Fatalf("the tree's istiods run ambient: %v; the inventory's data plane is ambient: %v", w.isAmbient(), sc.inv.Mesh.Ambient())
+			}
 			want := topology.Routes(sc.inv)
 			res, err := Simulate(t, sc.inv, sc.tree, want)
 			if err != nil {

@@ -146,19 +146,24 @@ func (c *cluster) readValues(t Tree) error {
 		}
 		profile = str(values, "profile")
 	}
-	iop := false
+	iop, sail := false, false
 	if values == nil {
 		// Installer sail: the Sail operator renders the same istiod chart
 		// from the Istio resource's values and profile.
 		if m, err := c.sailIstio(); err != nil {
 			return err
 		} else if m != nil {
+			sail = true
 			values, _ = dig(m, "spec", "values").(map[string]any)
 			if values == nil {
 				values = map[string]any{}
 			}
-			meshConfig, _ = dig(values, "meshConfig").(map[string]any)
 			profile = str(m, "spec", "profile")
+			// Sail's ambient and remote profiles select the chart profile of
+			// the same name (resources/<version>/profiles/*.yaml).
+			if (profile == "ambient" || profile == "remote") && str(values, "profile") == "" {
+				values["profile"] = profile
+			}
 		}
 	}
 	if values == nil {
@@ -212,7 +217,12 @@ func (c *cluster) readValues(t Tree) error {
 	for k, v := range strMap(values, "env") {
 		c.env[k] = v
 	}
-	if !iop {
+	switch {
+	case sail:
+		if err := c.readSailAmbient(); err != nil {
+			return err
+		}
+	case !iop:
 		if err := c.readAmbientReleases(); err != nil {
 			return err
 		}
