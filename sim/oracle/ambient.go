@@ -904,8 +904,10 @@ func (w *world) observeAmbient(v *ztunnelView, caller *cluster, r topology.Route
 		if !ok {
 			continue
 		}
-		_ = ports
 		e := w.classifyWorkload(wl)
+		if !slices.ContainsFunc(ports.GetPorts(), func(p *workloadapi.Port) bool { return p.GetServicePort() == r.Port }) {
+			o.Problems = append(o.Problems, fmt.Sprintf("%s (%s) does not serve port %d", wl.GetName(), describe(e), r.Port))
+		}
 		if wl.GetTunnelProtocol() != workloadapi.TunnelProtocol_HBONE {
 			o.MTLS = false
 			o.Problems = append(o.Problems, fmt.Sprintf("%s (%s) is reached without HBONE", wl.GetName(), describe(e)))
