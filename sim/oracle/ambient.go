@@ -20,7 +20,9 @@ import (
 	"time"
 
 	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
 	endpointv3 "github.com/envoyproxy/go-control-plane/envoy/config/endpoint/v3"
+	tlsv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/transport_sockets/tls/v3"
 	discovery "github.com/envoyproxy/go-control-plane/envoy/service/discovery/v3"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
@@ -40,6 +42,7 @@ import (
 	"istio.io/istio/pilot/pkg/serviceregistry/util/xdsfake"
 	v3 "istio.io/istio/pilot/pkg/xds/v3"
 	"istio.io/istio/pilot/test/xds"
+	"istio.io/istio/pilot/test/xdstest"
 	"istio.io/istio/pkg/activenotifier"
 	istiocluster "istio.io/istio/pkg/cluster"
 	"istio.io/istio/pkg/config/mesh/meshwatcher"
@@ -491,6 +494,22 @@ func (w *world) ambientGatewayView(s *xds.FakeDiscoveryServer, g *cluster) *view
 		v.problem = "istiod does not take it for an ambient east-west gateway"
 		return v
 	}
+	// The outer tunnel ends at the gateway's HBONE listener: port 15008,
+	// Istio mTLS (the workload certificate, client certificates required
+	// and validated against the mesh root).
+	hbone := false
+	for _, l := range s.Listeners(p) {
+		if l.GetAddress().GetSocketAddress().GetPortValue() != hbonePort {
+			continue
+		}
+		for _, fc := range l.GetFilterChains() {
+			hbone = hbone || istioMTLSDownstream(fc.GetTransportSocket())
+		}
+	}
+	if !hbone {
+		v.problem = fmt.Sprintf("no listener on %d terminates HBONE with Istio mTLS", hbonePort)
+		return v
+	}
 	for _, cl := range s.Clusters(p) {
 		v.clusters[cl.Name] = cl
 	}
@@ -498,6 +517,25 @@ func (w *world) ambientGatewayView(s *xds.FakeDiscoveryServer, g *cluster) *view
 		v.endpoints[cla.ClusterName] = cla
 	}
 	return v
+}
+
+// istioMTLSDownstream reports whether a listener's transport socket
+// terminates Istio mTLS: it presents the workload certificate, requires the
+// client's, and validates it with the mesh root.
+func istioMTLSDownstream(ts *corev3.TransportSocket) bool {
+	if ts == nil {
+		return false
+	}
+	ctx := xdstest.SilentlyUnmarshalAny[tlsv3.DownstreamTlsContext](ts.GetTypedConfig())
+	if ctx == nil || !ctx.GetRequireClientCertificate().GetValue() {
+		return false
+	}
+	cert := false
+	for _, sc := range ctx.GetCommonTlsContext().GetTlsCertificateSdsSecretConfigs() {
+		cert = cert || sc.GetName() == "default"
+	}
+	cv := ctx.GetCommonTlsContext().GetCombinedValidationContext()
+	return cert && cv.GetValidationContextSdsSecretConfig().GetName() == "ROOTCA"
 }
 
 // ambientGatewayForwards lists the clusters whose pods g's east-west
