@@ -47,7 +47,7 @@ func (v *validator) ambient() {
 			v.errorf(p+".role", "remote cluster %q: Istio's ambient mode supports multi-primary only (no primary-remote), so every cluster runs its own istiod with dataplane ambient; make it a primary", c.Name)
 		}
 		if first, ok := byNetwork[c.Network]; ok && c.Network != "" {
-			v.errorf(p+".network", "clusters %q and %q share network %s: Istio's ambient multicluster joins primaries on different networks, each reached through its network's one east-west gateway (istio/istio#56960: with several, ztunnels use the first); put each cluster on its own network", first, c.Name, c.Network)
+			v.errorf(p+".network", "clusters %q and %q share network %s: Istio's ambient multicluster supports only multi-network meshes (its install guide: single-network configurations are untested and may be broken); put each cluster on its own network", first, c.Name, c.Network)
 		} else {
 			byNetwork[c.Network] = c.Name
 		}
