@@ -1,116 +1,132 @@
-// Package fluxhealth evaluates the health check expressions of generated
-// Flux Kustomizations (spec.healthCheckExprs) as Flux's kustomize-controller
-// does (fluxcd/pkg/runtime/cel, StatusEvaluator): first the generic check
-// that status.observedGeneration, where present, equals metadata.generation,
-// then the inProgress, failed and current expressions, in that order, each
-// parsed (not compiled) in the CEL environment Flux builds and evaluated
-// with the object's top-level fields as variables. An expression that
-// cannot be evaluated (a field the object does not have yet) is an error,
-// which Flux's poller reports as an unknown status and polls again: the
-// resource is not current.
+// Package fluxhealth computes the health Flux's kustomize-controller gives a
+// resource that a Kustomization with spec.wait and spec.healthCheckExprs
+// applied, with Flux's own code rather than a copy of it: the status poller
+// (github.com/fluxcd/cli-utils kstatus) built the way kustomize-controller
+// v1.9.6 builds it (getClientAndPoller: the custom Job status reader of
+// github.com/fluxcd/pkg/runtime/statusreaders, then the CEL status reader
+// that github.com/fluxcd/pkg/runtime/cel NewStatusReader makes from the
+// health check expressions), at the versions kustomize-controller v1.9.6
+// requires (fluxcd/pkg/runtime v0.110.3, fluxcd/cli-utils v1.2.3).
+//
+// Only the API server is replaced: the poller reads the object from an
+// in-memory cluster reader that holds the one manifest, decoded the way
+// client-go decodes the API server's JSON (integers as int64).
 package fluxhealth
 
 import (
 	"context"
 	"fmt"
+	"time"
 
-	"github.com/google/cel-go/cel"
-	"github.com/google/cel-go/common/types"
-	"github.com/google/cel-go/ext"
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling/engine"
+	"github.com/fluxcd/cli-utils/pkg/kstatus/polling/event"
+	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
+	"github.com/fluxcd/cli-utils/pkg/object"
+	"github.com/fluxcd/pkg/apis/kustomize"
+	fluxcel "github.com/fluxcd/pkg/runtime/cel"
+	"github.com/fluxcd/pkg/runtime/statusreaders"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 )
 
-// Status is the health Flux computes for a resource.
-type Status string
+// Check is one entry of a Kustomization's spec.healthCheckExprs, Flux's
+// own API type.
+type Check = kustomize.CustomHealthCheck
 
-// The statuses of kstatus that a health check expression can give.
-const (
-	Current    Status = "Current"
-	InProgress Status = "InProgress"
-	Failed     Status = "Failed"
-	// Unknown is an expression that does not evaluate; Flux keeps waiting.
-	Unknown Status = "Unknown"
-)
-
-// Check is one entry of a Kustomization's spec.healthCheckExprs.
-type Check struct {
-	APIVersion string `json:"apiVersion"`
-	Kind       string `json:"kind"`
-	Current    string `json:"current"`
-	InProgress string `json:"inProgress"`
-	Failed     string `json:"failed"`
+// Result is the status Flux's poller reports for the resource (kstatus
+// Current, InProgress, Failed, or Unknown when a health check expression
+// cannot be evaluated yet, which Flux treats as not ready and polls again)
+// and, for Unknown, the evaluation error.
+type Result struct {
+	Status status.Status
+	Err    error
 }
 
-// Evaluate returns the status Flux gives obj under check.
-func Evaluate(check Check, obj map[string]any) (Status, error) {
-	if st, ok := obj["status"].(map[string]any); ok {
-		if og, ok := number(st["observedGeneration"]); ok {
-			if md, ok := obj["metadata"].(map[string]any); ok {
-				if g, ok := number(md["generation"]); ok && g != og {
-					return InProgress, nil
-				}
+// Poll returns the first status Flux's status poller reports for the
+// resource in manifest (YAML or JSON, as the API server serves it, with
+// metadata.generation and status) under the health checks of a
+// Kustomization. An error is a health check Flux refuses to run (for
+// example an expression that does not parse: kustomize-controller stalls
+// the Kustomization with InvalidCELExpression) or a manifest that is not a
+// Kubernetes object.
+func Poll(checks []Check, manifest []byte) (Result, error) {
+	newCELReader, err := fluxcel.NewStatusReader(checks)
+	if err != nil {
+		return Result{}, err
+	}
+	js, err := yaml.YAMLToJSON(manifest)
+	if err != nil {
+		return Result{}, err
+	}
+	obj := &unstructured.Unstructured{}
+	if err := obj.UnmarshalJSON(js); err != nil {
+		return Result{}, err
+	}
+	scope := meta.RESTScopeRoot
+	if obj.GetNamespace() != "" {
+		scope = meta.RESTScopeNamespace
+	}
+	mapper := meta.NewDefaultRESTMapper([]schema.GroupVersion{obj.GroupVersionKind().GroupVersion()})
+	mapper.Add(obj.GroupVersionKind(), scope)
+
+	// As kustomize-controller's getClientAndPoller.
+	poller := polling.NewStatusPoller(nil, mapper, polling.Options{
+		CustomStatusReaders: []engine.StatusReader{
+			statusreaders.NewCustomJobStatusReader(mapper),
+			newCELReader(mapper),
+		},
+		ClusterReaderFactory: engine.ClusterReaderFactoryFunc(
+			func(client.Reader, meta.RESTMapper, object.ObjMetadataSet) (engine.ClusterReader, error) {
+				return apiServer{obj}, nil
+			}),
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	id := object.UnstructuredToObjMetadata(obj)
+	events := poller.Poll(ctx, object.ObjMetadataSet{id}, polling.PollOptions{PollInterval: time.Second})
+	defer func() {
+		cancel()
+		for range events {
+		}
+	}()
+	for ev := range events {
+		switch ev.Type {
+		case event.ErrorEvent:
+			return Result{}, ev.Error
+		case event.ResourceUpdateEvent:
+			if ev.Resource.Identifier == id {
+				return Result{Status: ev.Resource.Status, Err: ev.Resource.Error}, nil
 			}
 		}
 	}
-	if check.Current == "" {
-		return "", fmt.Errorf("expression current not specified")
-	}
-	for _, e := range []struct {
-		expr   string
-		status Status
-	}{{check.InProgress, InProgress}, {check.Failed, Failed}, {check.Current, Current}} {
-		if e.expr == "" {
-			continue
-		}
-		prog, err := program(e.expr)
-		if err != nil {
-			return "", err
-		}
-		val, _, err := prog.ContextEval(context.Background(), obj)
-		if err != nil {
-			return Unknown, nil
-		}
-		b, ok := val.(types.Bool)
-		if !ok {
-			return "", fmt.Errorf("%s: not a boolean", e.expr)
-		}
-		if b {
-			return e.status, nil
-		}
-	}
-	return InProgress, nil
+	return Result{}, fmt.Errorf("%s: Flux's status poller reported no status: %v", id, ctx.Err())
 }
 
-// program parses expr in the environment of fluxcd/pkg/runtime/cel's
-// NewExpression.
-func program(expr string) (cel.Program, error) {
-	env, err := cel.NewEnv(
-		cel.HomogeneousAggregateLiterals(),
-		cel.EagerlyValidateDeclarations(true),
-		cel.DefaultUTCTimeZone(true),
-		cel.CrossTypeNumericComparisons(true),
-		cel.OptionalTypes(),
-		ext.Strings(),
-		ext.Sets(),
-		ext.Encoders(),
-	)
-	if err != nil {
-		return nil, err
+// apiServer serves the one object the poller asks for.
+type apiServer struct{ obj *unstructured.Unstructured }
+
+func (a apiServer) Get(_ context.Context, key client.ObjectKey, obj *unstructured.Unstructured) error {
+	if obj.GroupVersionKind() != a.obj.GroupVersionKind() || key.Name != a.obj.GetName() || key.Namespace != a.obj.GetNamespace() {
+		gk := obj.GroupVersionKind().GroupKind()
+		return apierrors.NewNotFound(schema.GroupResource{Group: gk.Group, Resource: gk.Kind}, key.Name)
 	}
-	ast, iss := env.Parse(expr)
-	if iss != nil && iss.Err() != nil {
-		return nil, fmt.Errorf("%s: %v", expr, iss.Err())
-	}
-	return env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.InterruptCheckFrequency(100))
+	a.obj.DeepCopyInto(obj)
+	return nil
 }
 
-func number(v any) (int64, bool) {
-	switch n := v.(type) {
-	case int64:
-		return n, true
-	case int:
-		return int64(n), true
-	case float64:
-		return int64(n), true
-	}
-	return 0, false
+func (apiServer) ListNamespaceScoped(context.Context, *unstructured.UnstructuredList, string, labels.Selector) error {
+	return nil
 }
+
+func (apiServer) ListClusterScoped(context.Context, *unstructured.UnstructuredList, labels.Selector) error {
+	return nil
+}
+
+func (apiServer) Sync(context.Context) error { return nil }
