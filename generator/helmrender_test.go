@@ -662,13 +662,11 @@ func TestSailRendersLikeHelmReleases(t *testing.T) {
 	charts := filepath.Join(istioCharts(t), istioChartDirs["istiod"])
 	rendered := 0
 	for _, tr := range sailTrees(t) {
-		helmInv := *tr.inv
-		helmInv.Mesh.Istio.Installer = inventory.InstallerHelm
-		g := &gen{inv: &helmInv, topo: topology.New(&helmInv), opts: testOptions(nil)}
+		helmReleasesOf := helmInstallerOf(tr.inv)
 		for _, c := range tr.inv.Clusters {
 			what := fmt.Sprintf("%s: cluster %s", tr.name, c.Name)
 			istiods := map[string]*HelmRelease{}
-			for _, hr := range g.helmReleases(g.installOf(helmInv.Cluster(c.Name))).releases {
+			for _, hr := range helmReleasesOf(c.Name) {
 				if hr.Spec.Chart.Spec.Chart == "istiod" {
 					istiods[hr.Spec.Values.(istiodChartValues).Revision] = hr
 				}
@@ -753,6 +751,18 @@ func TestSailRendersLikeHelmReleases(t *testing.T) {
 		t.Fatal("no Istio resource rendered")
 	}
 	t.Logf("%d Istio resources render exactly the istiod objects of their helm installer release", rendered)
+}
+
+// helmInstallerOf returns the HelmReleases the helm installer would give
+// each cluster of inv, whatever inv's installer: what the Sail resources
+// are held to.
+func helmInstallerOf(inv *inventory.Inventory) func(cluster string) []*HelmRelease {
+	helmInv := *inv
+	helmInv.Mesh.Istio.Installer = inventory.InstallerHelm
+	g := &gen{inv: &helmInv, topo: topology.New(&helmInv), opts: testOptions(nil)}
+	return func(cluster string) []*HelmRelease {
+		return g.helmReleases(g.installOf(helmInv.Cluster(cluster))).releases
+	}
 }
 
 // withoutValuesRecord drops the istiod chart's record of its values (the

@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/meshgen/meshgen/generator/inventory"
@@ -53,38 +52,11 @@ func istiodReleases(tmpl HelmRelease, values istiodChartValues, revs []inventory
 func newestVersion(revs []inventory.RevisionSpec) string {
 	newest := ""
 	for _, r := range revs {
-		if newest == "" || compareVersions(r.Version, newest) > 0 {
+		if newest == "" || inventory.CompareVersions(r.Version, newest) > 0 {
 			newest = r.Version
 		}
 	}
 	return newest
-}
-
-// compareVersions compares two x.y.z[-pre] versions (validated): numbers
-// by value, then a release after its pre-releases.
-func compareVersions(a, b string) int {
-	an, apre, _ := strings.Cut(a, "-")
-	bn, bpre, _ := strings.Cut(b, "-")
-	as, bs := strings.Split(an, "."), strings.Split(bn, ".")
-	for i := 0; i < len(as) && i < len(bs); i++ {
-		x, _ := strconv.Atoi(as[i])
-		y, _ := strconv.Atoi(bs[i])
-		if x != y {
-			if x < y {
-				return -1
-			}
-			return 1
-		}
-	}
-	switch {
-	case apre == bpre:
-		return 0
-	case apre == "":
-		return 1
-	case bpre == "":
-		return -1
-	}
-	return strings.Compare(apre, bpre)
 }
 
 // revisionsText is MESH.md's account of the control plane revisions:

@@ -19,7 +19,6 @@ import (
 
 	"github.com/meshgen/meshgen/generator/internal/testtools"
 	"github.com/meshgen/meshgen/generator/inventory"
-	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // The Sail operator's CRDs, vendored in tools/crds/sail at the release its
@@ -479,13 +478,11 @@ func TestSailAmbientMatchesHelmReleases(t *testing.T) {
 		if !tr.inv.Mesh.Ambient() {
 			continue
 		}
-		helmInv := *tr.inv
-		helmInv.Mesh.Istio.Installer = inventory.InstallerHelm
-		g := &gen{inv: &helmInv, topo: topology.New(&helmInv), opts: testOptions(nil)}
+		helmReleasesOf := helmInstallerOf(tr.inv)
 		for _, c := range tr.inv.Clusters {
 			what := fmt.Sprintf("%s: cluster %s", tr.name, c.Name)
 			releases := map[string]*HelmRelease{}
-			for _, hr := range g.helmReleases(g.installOf(helmInv.Cluster(c.Name))).releases {
+			for _, hr := range helmReleasesOf(c.Name) {
 				releases[hr.Spec.Chart.Spec.Chart] = hr
 			}
 			istios := map[string]string{} // name -> version

@@ -3,8 +3,6 @@ package inventory
 import (
 	"fmt"
 	"slices"
-	"strconv"
-	"strings"
 )
 
 // The installers of mesh.istio.installer.
@@ -58,7 +56,7 @@ func (v *validator) installer() {
 	switch is.Installer {
 	case InstallerOperator:
 		for _, p := range versions {
-			if versionRE.MatchString(p.version) && versionAtLeast(p.version, operatorRemovedIn) {
+			if versionRE.MatchString(p.version) && releaseAtLeast(p.version, operatorRemovedIn) {
 				v.errorf("mesh.istio.installer", "installer operator applies IstioOperator objects, which nothing reconciles since Istio 1.24 removed the in-cluster operator (%s is %s); use installer: sail (the Sail operator's Istio resources) or installer: istioctl (istioctl install -f on the IstioOperator files)", p.path, p.version)
 				return
 			}
@@ -76,19 +74,4 @@ func (v *validator) installer() {
 			v.errorf("mesh.gitops.argocd", "installer sail cannot be delivered by Argo CD: Argo CD ships no health check for the Sail operator's resources, so no sync wave waits for istiod, and the east-west gateway would start before istiod can inject it; deliver with gitops.flux, or use installer helm with Argo CD")
 		}
 	}
-}
-
-// versionAtLeast reports whether the x.y.z[-pre] version a is at least
-// the release b (x.y.z); a pre-release of b counts as b.
-func versionAtLeast(a, b string) bool {
-	an, _, _ := strings.Cut(a, "-")
-	as, bs := strings.Split(an, "."), strings.Split(b, ".")
-	for i := 0; i < len(as) && i < len(bs); i++ {
-		x, _ := strconv.Atoi(as[i])
-		y, _ := strconv.Atoi(bs[i])
-		if x != y {
-			return x > y
-		}
-	}
-	return true
 }

@@ -2,8 +2,6 @@ package inventory
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 )
 
 // AmbientMinVersion is the first Istio release whose ambient mode joins
@@ -28,7 +26,7 @@ func (v *validator) ambient() {
 	if !m.Ambient() {
 		return
 	}
-	if m.Istio.Version != "" && versionRE.MatchString(m.Istio.Version) && versionLess(m.Istio.Version, AmbientMinVersion) {
+	if m.Istio.Version != "" && versionRE.MatchString(m.Istio.Version) && !releaseAtLeast(m.Istio.Version, AmbientMinVersion) {
 		v.errorf("mesh.istio.version", "%s is older than 1.27, the first Istio release whose ambient mode joins clusters across networks (dataplane ambient)", m.Istio.Version)
 	}
 	if len(m.Istio.Revisions) > 0 {
@@ -86,24 +84,3 @@ func notCalling(inv *Inventory, s Service) string {
 
 // ambientTrafficPolicy explains why trafficPolicy is refused with ambient.
 const ambientTrafficPolicy = "trafficPolicy is not supported with dataplane ambient: it becomes a DestinationRule, which ztunnel does not apply (only waypoint proxies do, and meshgen deploys none); remove it"
-
-// versionLess compares two versions such as 1.28.2 by major, minor and
-// patch; a pre-release suffix counts as its release.
-func versionLess(a, b string) bool {
-	pa, pb := versionParts(a), versionParts(b)
-	for i := range pa {
-		if pa[i] != pb[i] {
-			return pa[i] < pb[i]
-		}
-	}
-	return false
-}
-
-func versionParts(s string) [3]int {
-	var out [3]int
-	s, _, _ = strings.Cut(s, "-")
-	for i, f := range strings.SplitN(s, ".", 3) {
-		out[i], _ = strconv.Atoi(f)
-	}
-	return out
-}

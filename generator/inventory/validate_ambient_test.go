@@ -59,7 +59,7 @@ clusters:
 	}
 }
 
-func TestVersionLess(t *testing.T) {
+func TestReleaseAtLeast(t *testing.T) {
 	for _, tc := range []struct {
 		a, b string
 		less bool
@@ -71,8 +71,26 @@ func TestVersionLess(t *testing.T) {
 		{"2.0.0", "1.27.0", false},
 		{"1.28.2", "1.27.0", false},
 	} {
-		if got := versionLess(tc.a, tc.b); got != tc.less {
-			t.Errorf("versionLess(%s, %s) = %v", tc.a, tc.b, got)
+		if got := !releaseAtLeast(tc.a, tc.b); got != tc.less {
+			t.Errorf("releaseAtLeast(%s, %s) = %v", tc.a, tc.b, !got)
+		}
+	}
+}
+
+func TestCompareVersions(t *testing.T) {
+	// Each version is older than the next.
+	order := []string{"1.9.0", "1.27.0-alpha.1", "1.27.0-beta.2", "1.27.0-beta.10", "1.27.0", "1.27.1", "1.28.0", "2.0.0"}
+	for i, a := range order {
+		for j, b := range order {
+			want := 0
+			if i < j {
+				want = -1
+			} else if i > j {
+				want = 1
+			}
+			if got := CompareVersions(a, b); got != want {
+				t.Errorf("CompareVersions(%s, %s) = %d, want %d", a, b, got, want)
+			}
 		}
 	}
 }

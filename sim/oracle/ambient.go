@@ -672,32 +672,11 @@ func ambientGatewayObjects(c *cluster, g *gateway) []runtime.Object {
 	if ns == "" {
 		ns = "istio-system"
 	}
-	ingress := corev1.LoadBalancerIngress{IP: g.address}
-	if g.ip != g.address {
-		ingress = corev1.LoadBalancerIngress{Hostname: g.address}
-	}
 	selector := map[string]string{"gateway.networking.k8s.io/gateway-name": g.name}
-	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: g.name, Namespace: ns, Labels: g.labels},
-		Spec: corev1.ServiceSpec{
-			Type: corev1.ServiceTypeLoadBalancer, ClusterIP: fmt.Sprintf("172.31.%d.%d", c.index/250, c.index%250+1),
-			Selector: selector,
-			Ports: []corev1.ServicePort{
-				{Name: "status-port", Port: 15021, TargetPort: intstr.FromInt(15021), Protocol: corev1.ProtocolTCP},
-				{Name: "mesh", Port: hbonePort, TargetPort: intstr.FromInt(hbonePort), Protocol: corev1.ProtocolTCP},
-			},
-		},
-		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{ingress}}},
-	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: g.name + "-0", Namespace: ns, Labels: g.labels},
-		Spec:       corev1.PodSpec{ServiceAccountName: g.name, NodeName: "node-0"},
-		Status: corev1.PodStatus{
-			Phase: corev1.PodRunning, PodIP: g.podIP, PodIPs: []corev1.PodIP{{IP: g.podIP}},
-			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
-		},
-	}
-	return []runtime.Object{svc, pod}
+	return gatewayDeployment(c, g, ns, selector, []corev1.ServicePort{
+		{Name: "status-port", Port: 15021, TargetPort: intstr.FromInt(15021), Protocol: corev1.ProtocolTCP},
+		{Name: "mesh", Port: hbonePort, TargetPort: intstr.FromInt(hbonePort), Protocol: corev1.ProtocolTCP},
+	})
 }
 
 // ambientIstiod starts the simulated ambient istiod of primary p: pilot's

@@ -375,26 +375,33 @@ func (w *world) workloadObjects(c *cluster, wl workload, ambientNamespace bool) 
 }
 
 func gatewayObjects(c *cluster, g *gateway) []runtime.Object {
+	return gatewayDeployment(c, g, "istio-system", g.labels, []corev1.ServicePort{
+		{Name: "status-port", Port: 15021, TargetPort: intstr.FromInt(15021), Protocol: corev1.ProtocolTCP},
+		{Name: "tls", Port: int32(g.port), TargetPort: intstr.FromInt(15443), Protocol: corev1.ProtocolTCP},
+		{Name: "tls-istiod", Port: 15012, TargetPort: intstr.FromInt(15012), Protocol: corev1.ProtocolTCP},
+		{Name: "tls-webhook", Port: 15017, TargetPort: intstr.FromInt(15017), Protocol: corev1.ProtocolTCP},
+	})
+}
+
+// gatewayDeployment is an east-west gateway as it runs: a LoadBalancer
+// Service whose status holds the inventory address, and one ready pod
+// with the gateway's labels.
+func gatewayDeployment(c *cluster, g *gateway, ns string, selector map[string]string, ports []corev1.ServicePort) []runtime.Object {
 	ingress := corev1.LoadBalancerIngress{IP: g.address}
 	if g.ip != g.address {
 		ingress = corev1.LoadBalancerIngress{Hostname: g.address}
 	}
 	svc := &corev1.Service{
-		ObjectMeta: metav1.ObjectMeta{Name: g.name, Namespace: "istio-system", Labels: g.labels},
+		ObjectMeta: metav1.ObjectMeta{Name: g.name, Namespace: ns, Labels: g.labels},
 		Spec: corev1.ServiceSpec{
 			Type: corev1.ServiceTypeLoadBalancer, ClusterIP: fmt.Sprintf("172.31.%d.%d", c.index/250, c.index%250+1),
-			Selector: g.labels,
-			Ports: []corev1.ServicePort{
-				{Name: "status-port", Port: 15021, TargetPort: intstr.FromInt(15021), Protocol: corev1.ProtocolTCP},
-				{Name: "tls", Port: int32(g.port), TargetPort: intstr.FromInt(15443), Protocol: corev1.ProtocolTCP},
-				{Name: "tls-istiod", Port: 15012, TargetPort: intstr.FromInt(15012), Protocol: corev1.ProtocolTCP},
-				{Name: "tls-webhook", Port: 15017, TargetPort: intstr.FromInt(15017), Protocol: corev1.ProtocolTCP},
-			},
+			Selector: selector,
+			Ports:    ports,
 		},
 		Status: corev1.ServiceStatus{LoadBalancer: corev1.LoadBalancerStatus{Ingress: []corev1.LoadBalancerIngress{ingress}}},
 	}
 	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: g.name + "-0", Namespace: "istio-system", Labels: g.labels},
+		ObjectMeta: metav1.ObjectMeta{Name: g.name + "-0", Namespace: ns, Labels: g.labels},
 		Spec:       corev1.PodSpec{ServiceAccountName: g.name, NodeName: "node-0"},
 		Status: corev1.PodStatus{
 			Phase: corev1.PodRunning, PodIP: g.podIP, PodIPs: []corev1.PodIP{{IP: g.podIP}},
