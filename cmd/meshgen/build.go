@@ -39,14 +39,11 @@ func (c *cli) build(args []string) int {
 			return exitBad
 		}
 	}
-	release, ok := c.lockTree(co, false)
-	if !ok {
-		return exitBad
+	unlock, st := c.lockToRead(co)
+	if unlock == nil {
+		return st
 	}
-	defer release(false)
-	if c.refusePending(co.out) {
-		return exitDrift
-	}
+	defer unlock()
 	d, err := readTree(co.out)
 	if err != nil {
 		c.errorf("read output: %v", err)

@@ -4,15 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"strings"
 
 	"github.com/rogpeppe/go-internal/diff"
 
 	"github.com/meshgen/meshgen/generator"
 )
-
-// diffFormats are the values of diff --format.
-var diffFormats = []string{"text", "json"}
 
 func (c *cli) diff(args []string) int {
 	var co common
@@ -27,23 +23,15 @@ func (c *cli) diff(args []string) int {
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}
-	if format != "text" && format != "json" {
-		c.errorf("diff: unknown --format %q (want %s)", format, strings.Join(diffFormats, " or "))
-		return exitBad
-	}
-	if fs.NArg() > 0 {
-		c.errorf("diff: unexpected argument %q", fs.Arg(0))
+	if !c.knownFormat(fs, format) || !c.noOperands(fs) {
 		return exitBad
 	}
 	co.preview = true
-	release, ok := c.lockTree(co, false)
-	if !ok {
-		return exitBad
+	unlock, st := c.lockToRead(co)
+	if unlock == nil {
+		return st
 	}
-	defer release(false)
-	if c.refusePending(co.out) {
-		return exitDrift
-	}
+	defer unlock()
 	s, st := c.compute(co)
 	if s == nil {
 		return st

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -91,6 +92,29 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) (status int, ok bool) {
 		c.allowTestKeys = f.Value.String() == "true"
 	}
 	return 0, true
+}
+
+// outputFormats are the values of --format (diff, routes).
+var outputFormats = []string{"text", "json"}
+
+// knownFormat reports whether format is one of outputFormats, printing the
+// usage error when it is not.
+func (c *cli) knownFormat(fs *pflag.FlagSet, format string) bool {
+	if slices.Contains(outputFormats, format) {
+		return true
+	}
+	c.errorf("%s: unknown --format %q (want %s)", fs.Name(), format, strings.Join(outputFormats, " or "))
+	return false
+}
+
+// noOperands reports whether a command that takes no arguments was given
+// none, printing the usage error when it was.
+func (c *cli) noOperands(fs *pflag.FlagSet) bool {
+	if fs.NArg() == 0 {
+		return true
+	}
+	c.errorf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))
+	return false
 }
 
 type discard struct{}

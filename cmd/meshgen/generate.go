@@ -21,8 +21,7 @@ func (c *cli) generate(args []string) int {
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}
-	if fs.NArg() > 0 {
-		c.errorf("generate: unexpected argument %q", fs.Arg(0))
+	if !c.noOperands(fs) {
 		return exitBad
 	}
 	release, ok := c.lockTree(co, !check)

@@ -110,6 +110,22 @@ func (c *cli) recoverTree(out string) bool {
 	return true
 }
 
+// lockToRead takes the shared lock of the output directory for a command
+// that only reads the tree (build, diff, validate) and refuses a tree an
+// interrupted switch left mixed. unlock is nil when the command must stop,
+// with status as its exit status.
+func (c *cli) lockToRead(co common) (unlock func(), status int) {
+	release, ok := c.lockTree(co, false)
+	if !ok {
+		return nil, exitBad
+	}
+	if c.refusePending(co.out) {
+		release(false)
+		return nil, exitDrift
+	}
+	return func() { release(false) }, exitOK
+}
+
 // refusePending reports, for a command that only reads the tree, a switch
 // an interrupted generate left unfinished: the tree mixes old and new files
 // until generate completes it.

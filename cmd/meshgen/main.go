@@ -56,6 +56,8 @@ type cli struct {
 	onFlagSet func(*pflag.FlagSet)
 	// inv is the run's one read of its inventory (inventoryBytes).
 	inv *readOnce
+	// ids is the run's one read of its age identities (identities).
+	ids *identitiesOnce
 }
 
 // errorf prints a message in meshgen's one voice: "meshgen: ...".
@@ -159,7 +161,7 @@ func commandSpecs() []commandSpec {
 			{"diff", "what generate would change: routes, then a unified diff"},
 		}, flags: []flagSpec{
 			inventoryFlag, outputFlag, identityFlag, waitFlag, allowTestKeysFlag,
-			{name: "format", value: choiceValue, choices: diffFormats},
+			{name: "format", value: choiceValue, choices: outputFormats},
 		}},
 		{name: "routes", summary: "the route table: who reaches which service, how", run: (*cli).routes, synopsis: [][2]string{
 			{"routes [--from C] [--host H]", "the route table: who reaches which service, how"},
@@ -167,7 +169,7 @@ func commandSpecs() []commandSpec {
 			inventoryFlag,
 			{name: "from", value: wordValue},
 			{name: "host", value: wordValue},
-			{name: "format", value: choiceValue, choices: routeFormats},
+			{name: "format", value: choiceValue, choices: outputFormats},
 		}},
 		{name: "validate", summary: "inventory checks and a kustomize build of every overlay", run: (*cli).validate, synopsis: [][2]string{
 			{"validate", "inventory lint + build every overlay"},

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -14,9 +13,6 @@ import (
 	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/topology"
 )
-
-// routeFormats are the values of routes --format.
-var routeFormats = []string{"text", "json"}
 
 // maxKnownShown bounds the known values a usage error lists.
 const maxKnownShown = 10
@@ -35,12 +31,7 @@ func (c *cli) routes(args []string) int {
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}
-	if !slices.Contains(routeFormats, format) {
-		c.errorf("routes: unknown --format %q (want %s)", format, strings.Join(routeFormats, " or "))
-		return exitBad
-	}
-	if fs.NArg() > 0 {
-		c.errorf("routes: unexpected argument %q", fs.Arg(0))
+	if !c.knownFormat(fs, format) || !c.noOperands(fs) {
 		return exitBad
 	}
 	// routes encrypts nothing, so the test-only recipients refused

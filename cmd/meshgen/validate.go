@@ -22,14 +22,11 @@ func (c *cli) validate(args []string) int {
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}
-	release, ok := c.lockTree(co, false)
-	if !ok {
-		return exitBad
+	unlock, st := c.lockToRead(co)
+	if unlock == nil {
+		return st
 	}
-	defer release(false)
-	if c.refusePending(co.out) {
-		return exitDrift
-	}
+	defer unlock()
 	s, st := c.compute(co)
 	if s == nil {
 		return st
@@ -45,12 +42,7 @@ func (c *cli) validate(args []string) int {
 	// The builds above check what generate would write; the tree on disk
 	// is what clusters get, so its secrets are checked as they are.
 	if len(s.disk.Files) > 0 {
-		ids, err := c.identities(co)
-		if err != nil {
-			c.errorf("%v", err)
-			return exitBad
-		}
-		r := generator.CheckReport(s.inv, s.disk.Files, ids, time.Now().UTC())
+		r := generator.CheckReport(s.inv, s.disk.Files, s.ids, time.Now().UTC())
 		// Findings are positioned as compilers and linters print them
 		// (file:line:col: msg), so editors and CI annotations jump there.
 		for _, f := range r.Findings {
@@ -58,7 +50,7 @@ func (c *cli) validate(args []string) int {
 			fmt.Fprintln(c.stderr, f)
 			findings++
 		}
-		c.reportDecrypted(co, r, len(ids) > 0)
+		c.reportDecrypted(co, r, len(s.ids) > 0)
 	}
 	if findings > 0 {
 		return exitDrift
@@ -93,9 +85,25 @@ func (c *cli) reportDecrypted(co common, r *generator.Report, haveIDs bool) {
 }
 
 // identities loads the age identities from SOPS_AGE_KEY_FILE, SOPS_AGE_KEY
-// and --identity, as compute does. Every file is read bounded and only if
-// it is a regular file; errors name where the identity came from.
+// and --identity once per run: generate's check cache and compute share
+// them. Every file is read bounded and only if it is a regular file; errors
+// name where the identity came from.
 func (c *cli) identities(co common) ([]age.Identity, error) {
+	if c.ids == nil || c.ids.identity != co.identity {
+		ids, err := c.readIdentities(co)
+		c.ids = &identitiesOnce{identity: co.identity, ids: ids, err: err}
+	}
+	return c.ids.ids, c.ids.err
+}
+
+// identitiesOnce is the one read of a run's identities.
+type identitiesOnce struct {
+	identity string // --identity
+	ids      []age.Identity
+	err      error
+}
+
+func (c *cli) readIdentities(co common) ([]age.Identity, error) {
 	ids, err := sops.IdentitiesFromEnv(c.getenv, readIdentityFile)
 	if err != nil || co.identity == "" {
 		return ids, err
