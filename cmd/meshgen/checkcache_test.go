@@ -140,12 +140,7 @@ func TestCheckCache(t *testing.T) {
 
 func testIdentityList(t *testing.T) []age.Identity {
 	t.Helper()
-	c := &cli{getenv: func(k string) string {
-		if k == "SOPS_AGE_KEY_FILE" {
-			return "../../testdata/age/test-only-operator.agekey"
-		}
-		return ""
-	}}
+	c := &cli{getenv: keyEnv(t)}
 	ids, err := c.identities(common{})
 	if err != nil || len(ids) == 0 {
 		t.Fatalf("identities: %v", err)

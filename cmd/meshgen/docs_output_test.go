@@ -19,16 +19,7 @@ var docsOutputMarker = regexp.MustCompile("(?m)^<!-- output of (docs/examples/[a
 // examples cannot drift from what meshgen writes.
 func TestDocsQuoteTheirOutput(t *testing.T) {
 	files, _ := filepath.Glob("../../docs/*.md")
-	key, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) string {
-		if k == "SOPS_AGE_KEY_FILE" {
-			return key
-		}
-		return ""
-	}
+	env := keyEnv(t)
 	trees := map[string]string{} // example -> generated tree
 	n := 0
 	for _, f := range files {

@@ -20,16 +20,7 @@ func TestDocsExamples(t *testing.T) {
 	if err != nil || len(examples) == 0 {
 		t.Fatalf("no docs/examples: %v", err)
 	}
-	key, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) string {
-		if k == "SOPS_AGE_KEY_FILE" {
-			return key
-		}
-		return ""
-	}
+	env := keyEnv(t)
 	for _, ex := range examples {
 		t.Run(filepath.Base(ex), func(t *testing.T) {
 			out := t.TempDir()

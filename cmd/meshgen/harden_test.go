@@ -30,22 +30,30 @@ clusters:
     recipients: [age1h0ea50aauayktyvxxyq6qanpp4qqnse2psz5c697pkusu4hxlucs7fcpcq]
 `
 
-// operatorEnv gives the test-only operator identity through SOPS_AGE_KEY_FILE,
-// and a HOME for the check cache.
-func operatorEnv(t *testing.T) func(string) string {
+// keyEnv gives the test-only operator identity through SOPS_AGE_KEY_FILE,
+// and nothing else: without a HOME, runs have no check cache.
+func keyEnv(t *testing.T) func(string) string {
+	t.Helper()
 	key, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
 	if err != nil {
 		t.Fatal(err)
 	}
-	home := t.TempDir()
 	return func(k string) string {
-		switch k {
-		case "SOPS_AGE_KEY_FILE":
+		if k == "SOPS_AGE_KEY_FILE" {
 			return key
-		case "HOME":
-			return home
 		}
 		return ""
+	}
+}
+
+// operatorEnv is keyEnv with a HOME for the check cache.
+func operatorEnv(t *testing.T) func(string) string {
+	key, home := keyEnv(t), t.TempDir()
+	return func(k string) string {
+		if k == "HOME" {
+			return home
+		}
+		return key(k)
 	}
 }
 
@@ -298,19 +306,26 @@ func TestPendingJournal(t *testing.T) {
 		t.Errorf("after the completed switch:\n%s", d)
 	}
 
+	// planted commits a journal of one operation and checks that generate
+	// refuses it, leaving the file it names where it is.
+	planted := func(label string, op journalOp, want, kept string) {
+		t.Helper()
+		if err := commitJournal(out, journal{Format: journalVersion, Ops: []journalOp{op}}); err != nil {
+			t.Fatal(err)
+		}
+		code, o := runMain(t, env, "generate", "-i", inv, "-o", out)
+		if code != exitBad || !strings.Contains(o, want) {
+			t.Errorf("%s: exit %d\n%s", label, code, o)
+		}
+		if _, err := os.Stat(kept); err != nil {
+			t.Errorf("%s: %v", label, err)
+		}
+	}
+
 	// A planted journal that would remove a file outside meshgen's.
 	writeFile(t, filepath.Join(out, "README.md"), "mine\n")
-	bad := journal{Format: journalVersion, Ops: []journalOp{{Op: "remove", Path: "README.md"}}}
-	if err := commitJournal(out, bad); err != nil {
-		t.Fatal(err)
-	}
-	code, o = runMain(t, env, "generate", "-i", inv, "-o", out)
-	if code != exitBad || !strings.Contains(o, "operation 1 names a path outside meshgen's files") {
-		t.Errorf("planted journal: exit %d\n%s", code, o)
-	}
-	if _, err := os.Stat(filepath.Join(out, "README.md")); err != nil {
-		t.Errorf("README.md: %v", err)
-	}
+	planted("planted journal", journalOp{Op: "remove", Path: "README.md"},
+		"operation 1 names a path outside meshgen's files", filepath.Join(out, "README.md"))
 	os.Remove(filepath.Join(out, journalName))
 
 	// A planted journal that removes a generated file behind a link.
@@ -319,15 +334,6 @@ func TestPendingJournal(t *testing.T) {
 	if err := os.Symlink(elsewhere, filepath.Join(out, "overlays", "x")); err != nil {
 		t.Skip("symlink:", err)
 	}
-	bad = journal{Format: journalVersion, Ops: []journalOp{{Op: "remove", Path: "overlays/x/kustomization.yaml"}}}
-	if err := commitJournal(out, bad); err != nil {
-		t.Fatal(err)
-	}
-	code, o = runMain(t, env, "generate", "-i", inv, "-o", out)
-	if code != exitBad || !strings.Contains(o, "overlays/x is a symbolic link; the switch does not write through it") {
-		t.Errorf("journal through a link: exit %d\n%s", code, o)
-	}
-	if _, err := os.Stat(filepath.Join(elsewhere, "kustomization.yaml")); err != nil {
-		t.Errorf("the file behind the link: %v", err)
-	}
+	planted("journal through a link", journalOp{Op: "remove", Path: "overlays/x/kustomization.yaml"},
+		"overlays/x is a symbolic link; the switch does not write through it", filepath.Join(elsewhere, "kustomization.yaml"))
 }

@@ -28,12 +28,7 @@ func TestConcurrentGenerate(t *testing.T) {
 		t.Skip("flock(2)")
 	}
 	inv := filepath.Join("..", "..", "docs", "examples", "multi-network.yaml")
-	env := func(k string) string {
-		if k == "SOPS_AGE_KEY_FILE" {
-			return "../../testdata/age/test-only-operator.agekey"
-		}
-		return ""
-	}
+	env := keyEnv(t)
 	trials := 4
 	if campaign() {
 		trials = 40

@@ -62,10 +62,6 @@ func TestNoPlaintextSecrets(t *testing.T) {
 	work := t.TempDir()
 	tmp := t.TempDir()
 	out := filepath.Join(work, "fleet")
-	identity, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
-	if err != nil {
-		t.Fatal(err)
-	}
 	inv := filepath.Join(work, "inventory.yaml")
 	write(t, inv, secretsInventory, 0o644)
 	var rnd [24]byte
@@ -77,12 +73,7 @@ func TestNoPlaintextSecrets(t *testing.T) {
 	write(t, caFile, string(selfSignedCert(t)), 0o644)
 
 	t.Setenv("TMPDIR", tmp)
-	env := func(k string) string {
-		if k == "SOPS_AGE_KEY_FILE" {
-			return identity
-		}
-		return ""
-	}
+	env := keyEnv(t)
 	for _, args := range [][]string{
 		{"credentials", "set", "remote-1", "--token-file", tokenFile, "--ca-file", caFile, "-i", inv, "-o", out, "--allow-test-keys"},
 		{"generate", "-i", inv, "-o", out, "--allow-test-keys"},

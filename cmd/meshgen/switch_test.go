@@ -57,16 +57,7 @@ type switchFixture struct {
 func newSwitchFixture(t *testing.T) *switchFixture {
 	t.Helper()
 	work := t.TempDir()
-	identity, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := func(k string) string {
-		if k == "SOPS_AGE_KEY_FILE" {
-			return identity
-		}
-		return ""
-	}
+	env := keyEnv(t)
 	f := &switchFixture{work: work, old: filepath.Join(work, "old"), inv: filepath.Join(work, "inventory.yaml"), env: env}
 	r := rand.New(rand.NewPCG(7, 7))
 	// A fleet of 12 clusters keeps plain `go test` fast; the crash points
@@ -96,9 +87,11 @@ func newSwitchFixture(t *testing.T) *switchFixture {
 	if s == nil {
 		t.Fatalf("compute: exit %d\n%s", code, c.stderr)
 	}
-	if f.changes, err = generator.Plan(&s.disk.Disk, s.tree); err != nil {
+	changes, err := generator.Plan(&s.disk.Disk, s.tree)
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.changes = changes
 	ops := map[byte]int{}
 	for _, ch := range f.changes {
 		ops[ch.Op]++
@@ -136,32 +129,28 @@ func (f *switchFixture) generate(t *testing.T, data []byte, out string) {
 // rename and remove operations reached.
 func applyUntil(t *testing.T, root string, changes []generator.Change, at int) (n int, crash *crashed) {
 	t.Helper()
-	crashPoint = func(op, p string) {
-		n++
-		if n == at {
-			panic(crashed{op, p})
+	return crashBefore(at, func() {
+		if err := apply(root, changes); err != nil {
+			t.Fatalf("apply: %v", err)
 		}
-	}
-	defer func() {
-		crashPoint = nil
-		if v := recover(); v != nil {
-			c, ok := v.(crashed)
-			if !ok {
-				panic(v)
-			}
-			crash = &c
-		}
-	}()
-	if err := apply(root, changes); err != nil {
-		t.Fatalf("apply: %v", err)
-	}
-	return n, nil
+	})
 }
 
 // recoverUntil is recoverSwitch crashing before its operation numbered at.
 func recoverUntil(t *testing.T, root string, at int) (crash *crashed) {
 	t.Helper()
-	n := 0
+	_, crash = crashBefore(at, func() {
+		if _, err := recoverSwitch(root); err != nil {
+			t.Fatalf("recover: %v", err)
+		}
+	})
+	return crash
+}
+
+// crashBefore runs run with a crash injected before its operation numbered
+// at (1-based; 0: never), as a kill would: nothing after it runs. It
+// returns the number of operations reached and the crash, if there was one.
+func crashBefore(at int, run func()) (n int, crash *crashed) {
 	crashPoint = func(op, p string) {
 		n++
 		if n == at {
@@ -178,10 +167,8 @@ func recoverUntil(t *testing.T, root string, at int) (crash *crashed) {
 			crash = &c
 		}
 	}()
-	if _, err := recoverSwitch(root); err != nil {
-		t.Fatalf("recover: %v", err)
-	}
-	return nil
+	run()
+	return n, nil
 }
 
 // onlyFiles drops directories and meshgen's temporary files from a state:
