@@ -49,18 +49,10 @@ func (c *cli) routes(args []string) int {
 		c.errorf("routes: unknown --from %q (known: %s)", from, knownList(clusters, nil))
 		return exitBad
 	}
+	m := topology.New(in)
 	if host != "" {
-		// One route per service is enough to learn its host.
-		for _, s := range in.Services {
-			hosts[s.Name+"."+s.Namespace] = true
-		}
-		if !hosts[host] {
-			seen := map[string]bool{}
-			for r := range topology.AllRoutes(in) {
-				if !seen[r.Service] {
-					seen[r.Service], hosts[r.Host] = true, true
-				}
-			}
+		for _, s := range m.Services() {
+			hosts[s.ID], hosts[s.Host] = true, true
 		}
 		if !hosts[host] {
 			// Name the hosts callers use, not both spellings of each.
@@ -70,7 +62,7 @@ func (c *cli) routes(args []string) int {
 	}
 	// A large fleet has a million routes: they are streamed, not held.
 	shown := func(yield func(topology.Route) bool) {
-		for r := range topology.AllRoutes(in) {
+		for r := range m.Routes() {
 			if (from == "" || r.From == from) && (host == "" || r.Host == host || r.Service == host) && !yield(r) {
 				return
 			}
@@ -93,7 +85,7 @@ func (c *cli) routes(args []string) int {
 	if in.Mesh.Ambient() {
 		// The ambient routes hold only for Services labelled global,
 		// which meshgen does not write: say which, where.
-		for _, s := range topology.New(in).Services() {
+		for _, s := range m.Services() {
 			if host == "" || s.Host == host || s.ID == host {
 				c.hintf("ambient: label Service %s/%s %s=true in %s (istiod shares only global Services)", s.Namespace, s.Name, generator.GlobalServiceLabel, strings.Join(s.Exporters, ", "))
 			}
