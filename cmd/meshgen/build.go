@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
 )
 
@@ -49,7 +50,7 @@ func (c *cli) build(args []string) int {
 		c.errorf("read output: %v", err)
 		return exitBad
 	}
-	out, err := buildOverlay(d.Files, cluster)
+	out, err := generator.Build(d.Files, cluster)
 	if err != nil {
 		c.errorf("%v", err)
 		c.hintf("run 'meshgen generate' first, and check the cluster name")

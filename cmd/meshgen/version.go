@@ -5,11 +5,8 @@ import (
 	"io"
 	"runtime/debug"
 
-	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
 )
-
-var buildOverlay = generator.Build
 
 // modulePath is meshgen's module, named when the build carries no module
 // information at all.
