@@ -133,10 +133,7 @@ func TestCrashSafety(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-tags", "crashpoints", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	identity, err := filepath.Abs("../../testdata/age/test-only-operator.agekey")
-	if err != nil {
-		t.Fatal(err)
-	}
+	identity := keyEnv(t)("SOPS_AGE_KEY_FILE")
 	inventoryFile := filepath.Join(work, "inventory.yaml")
 	tree := filepath.Join(work, "tree")
 	run := func(out string) *exec.Cmd {
@@ -159,13 +156,7 @@ func TestCrashSafety(t *testing.T) {
 	}
 	mustRun(tree)
 	for p, data := range userFiles {
-		f := filepath.Join(tree, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(f, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(tree, filepath.FromSlash(p)), data)
 	}
 
 	trials := 3

@@ -68,11 +68,7 @@ func newSwitchFixture(t *testing.T) *switchFixture {
 	edit.flux, edit.argocd = true, false
 	f.generate(t, edit.render(), f.old)
 	for p, data := range userFiles {
-		file := filepath.Join(f.old, filepath.FromSlash(p))
-		os.MkdirAll(filepath.Dir(file), 0o755)
-		if err := os.WriteFile(file, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, filepath.Join(f.old, filepath.FromSlash(p)), data)
 	}
 	f.oldState = treeState(t, f.old)
 
