@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 )
 
@@ -29,21 +27,9 @@ func TestDocsQuoteTheirOutput(t *testing.T) {
 		}
 		for _, m := range docsOutputMarker.FindAllSubmatch(md, -1) {
 			example, what, quoted := "../../"+string(m[1]), string(m[2]), string(m[3])
-			run := func(args ...string) string {
-				t.Helper()
-				var stdout, stderr bytes.Buffer
-				if code := Main(append(args, "--allow-test-keys"), &stdout, &stderr, env); code != 0 {
-					t.Fatalf("meshgen %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
-				}
-				return stdout.String()
-			}
 			var got string
 			if what == "meshgen routes" {
-				var stdout, stderr bytes.Buffer
-				if code := Main([]string{"routes", "-i", example}, &stdout, &stderr, env); code != 0 {
-					t.Fatalf("meshgen routes -i %s: exit %d\n%s", example, code, stderr.String())
-				}
-				got = stdout.String()
+				got = mustMain(t, env, "routes", "-i", example)
 			} else {
 				out, ok := trees[example]
 				if !ok {
@@ -51,9 +37,9 @@ func TestDocsQuoteTheirOutput(t *testing.T) {
 					for _, c := range []string{"cluster1", "cluster2"} {
 						tok := filepath.Join(t.TempDir(), "token")
 						os.WriteFile(tok, []byte("test-only-token\n"), 0o600)
-						run("credentials", "set", c, "--token-file", tok, "--ca-file", "../../testdata/test-only-api-ca.pem", "-i", example, "-o", out)
+						mustMain(t, env, "credentials", "set", c, "--token-file", tok, "--ca-file", "../../testdata/test-only-api-ca.pem", "-i", example, "-o", out, "--allow-test-keys")
 					}
-					run("generate", "-i", example, "-o", out)
+					mustMain(t, env, "generate", "-i", example, "-o", out, "--allow-test-keys")
 					trees[example] = out
 				}
 				data, err := os.ReadFile(filepath.Join(out, what))

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"sort"
@@ -26,13 +25,9 @@ func TestDocsExamples(t *testing.T) {
 			out := t.TempDir()
 			run := func(args ...string) string {
 				t.Helper()
-				var stdout, stderr bytes.Buffer
 				// The examples' recipients are the test-only keys of
 				// testdata/age, as their first lines say.
-				if code := Main(append(args, "--allow-test-keys"), &stdout, &stderr, env); code != 0 {
-					t.Fatalf("meshgen %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
-				}
-				return stdout.String()
+				return mustMain(t, env, append(args, "--allow-test-keys")...)
 			}
 			src, err := os.ReadFile(ex)
 			if err != nil {

@@ -64,6 +64,17 @@ func runMain(t *testing.T, env func(string) string, args ...string) (int, string
 	return code, stdout.String() + stderr.String()
 }
 
+// mustMain runs meshgen in-process and returns its standard output,
+// failing the test unless it exits 0.
+func mustMain(t *testing.T, env func(string) string, args ...string) string {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	if code := Main(args, &stdout, &stderr, env); code != 0 {
+		t.Fatalf("meshgen %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	return stdout.String()
+}
+
 func writeFile(t *testing.T, p, data string) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
