@@ -16,7 +16,7 @@ func (c *cli) build(args []string) int {
 `)
 	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file; read only when given, to check that CLUSTER is in it")
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
-	registerAllowTestKeys(fs, &co.allowTestKeys)
+	c.registerAllowTestKeys(fs)
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}

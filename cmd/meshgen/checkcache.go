@@ -60,7 +60,7 @@ func (c *cli) checkCachePath(out string) string {
 }
 
 // inputsDigest digests everything but the tree and the clock.
-func inputsDigest(co common, invData []byte, files []string, ids []age.Identity) (string, error) {
+func (c *cli) inputsDigest(co common, invData []byte, files []string, ids []age.Identity) (string, error) {
 	h := sha256.New()
 	exe, err := os.Executable()
 	if err != nil {
@@ -73,7 +73,7 @@ func inputsDigest(co common, invData []byte, files []string, ids []age.Identity)
 	invAbs, _ := filepath.Abs(co.inventory)
 	outAbs, _ := filepath.Abs(co.out)
 	fmt.Fprintf(h, "meshgen check cache v1\n%s\n%d %d\n%s\n%s\n", exe, fi.Size(), fi.ModTime().UnixNano(), invAbs, outAbs)
-	fmt.Fprintf(h, "allow-test-keys %t\n%d\n", co.allowTestKeys, len(invData))
+	fmt.Fprintf(h, "allow-test-keys %t\n%d\n", c.allowTestKeys, len(invData))
 	h.Write(invData)
 	for _, f := range files {
 		data, err := readBounded(f, maxPEMSize, "a PEM certificate")
@@ -165,7 +165,7 @@ func (c *cli) cacheLookup(co common, ids []age.Identity) (*disk, bool) {
 	if err != nil {
 		return nil, false
 	}
-	in, err := inputsDigest(co, invData, e.Files, ids)
+	in, err := c.inputsDigest(co, invData, e.Files, ids)
 	if err != nil || in != e.Inputs {
 		return nil, false
 	}
@@ -184,7 +184,7 @@ func (c *cli) recordCheck(co common, s *state) {
 	if path == "" || s.tree.StableUntil.IsZero() {
 		return
 	}
-	in, err := inputsDigest(co, s.invData, s.trusted, s.ids)
+	in, err := c.inputsDigest(co, s.invData, s.trusted, s.ids)
 	if err != nil {
 		return
 	}

@@ -40,9 +40,10 @@ func TestCheckCache(t *testing.T) {
 		t.Fatalf("generate: %d", code)
 	}
 	c := &cli{getenv: env}
-	// Each lookup is a run of its own, which reads the inventory afresh.
-	fresh := func() *cli { return &cli{getenv: env} }
-	co := common{inventory: inv, out: out, allowTestKeys: true}
+	// Each lookup is a run of its own (with --allow-test-keys), which
+	// reads the inventory afresh.
+	fresh := func() *cli { return &cli{getenv: env, allowTestKeys: true} }
+	co := common{inventory: inv, out: out}
 	if fresh().checkCacheHit(co, nil) {
 		t.Fatal("hit before any check")
 	}

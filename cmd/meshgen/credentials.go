@@ -35,7 +35,7 @@ func (c *cli) credentials(args []string) int {
 	fs.StringVar(&tokenFile, "token-file", "", "file holding the bearer token (required)")
 	fs.StringVar(&caFile, "ca-file", "", "file holding the API server's CA certificate, PEM (required)")
 	fs.BoolVar(&co.wait, "wait", false, "if another meshgen run is writing the output directory, wait for it to finish instead of failing")
-	registerAllowTestKeys(fs, &co.allowTestKeys)
+	c.registerAllowTestKeys(fs)
 	if st, ok := c.parse(fs, args[1:]); !ok {
 		return st
 	}

@@ -18,7 +18,7 @@ func (c *cli) diff(args []string) int {
   meshgen diff --format json | jq -r '.routes[] | "\(.service):\(.port) from \(.from): \(.change)"'
   meshgen diff --format json | jq -r '.changes[] | "\(.op) \(.path)"'   # for bots
 `)
-	co.register(fs)
+	c.register(fs, &co)
 	fs.StringVar(&format, "format", "text", "output format: text (a unified diff) or json (one document, for bots)")
 	if st, ok := c.parse(fs, args); !ok {
 		return st

@@ -16,8 +16,6 @@ type common struct {
 	identity  string
 	rootCert  string
 	rootKey   string
-	// allowTestKeys accepts the test-only recipients of testdata/age.
-	allowTestKeys bool
 	// preview: the command only compares (diff, generate --check), so
 	// secrets it cannot write without an identity are reported as pending
 	// rather than failing the run.
@@ -58,20 +56,21 @@ func operands(name string) string {
 	return ""
 }
 
-func (co *common) register(fs *pflag.FlagSet) {
+// register defines the flags every tree command takes.
+func (c *cli) register(fs *pflag.FlagSet, co *common) {
 	fs.StringVarP(&co.inventory, "inventory", "i", "inventory.yaml", "inventory file")
 	fs.StringVarP(&co.out, "output", "o", ".", "output directory (the fleet repository root)")
 	fs.StringVar(&co.identity, "identity", "", "age identity file, besides SOPS_AGE_KEY_FILE and SOPS_AGE_KEY; needed only to issue or re-encrypt secrets")
 	fs.BoolVar(&co.wait, "wait", false, "if another meshgen run is writing the output directory, wait for it to finish instead of failing")
-	registerAllowTestKeys(fs, &co.allowTestKeys)
+	c.registerAllowTestKeys(fs)
 }
 
 // registerAllowTestKeys defines --allow-test-keys, the opt-in of meshgen's
 // own examples and tests to the test-only recipients whose private keys
 // are published (inventory.TestOnlyRecipients). It is a flag, not an
 // inventory field, so that copying an example does not copy the opt-in.
-func registerAllowTestKeys(fs *pflag.FlagSet, v *bool) {
-	fs.BoolVar(v, "allow-test-keys", false, "accept the test-only age recipients whose private keys are published in meshgen's repository (testdata/age); only for meshgen's own examples and tests")
+func (c *cli) registerAllowTestKeys(fs *pflag.FlagSet) {
+	fs.BoolVar(&c.allowTestKeys, "allow-test-keys", false, "accept the test-only age recipients whose private keys are published in meshgen's repository (testdata/age); only for meshgen's own examples and tests")
 }
 
 // parse parses flags; it returns ok=false with the exit status to use when
@@ -87,9 +86,6 @@ func (c *cli) parse(fs *pflag.FlagSet, args []string) (status int, ok bool) {
 		c.errorf("%s: %v", fs.Name(), err)
 		c.hintf("run 'meshgen %s --help' for usage", fs.Name())
 		return exitBad, false
-	}
-	if f := fs.Lookup("allow-test-keys"); f != nil {
-		c.allowTestKeys = f.Value.String() == "true"
 	}
 	return 0, true
 }

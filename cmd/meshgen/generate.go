@@ -14,7 +14,7 @@ func (c *cli) generate(args []string) int {
 		`  meshgen generate -i inventory.yaml -o fleet/
   meshgen generate --check          # in a pre-commit hook or CI: exit 1 if stale
 `)
-	co.register(fs)
+	c.register(fs, &co)
 	fs.StringVar(&co.rootCert, "root-cert", "", "import an existing root CA certificate (PEM); with --root-key")
 	fs.StringVar(&co.rootKey, "root-key", "", "the imported root's private key (PEM); stored only encrypted")
 	fs.BoolVar(&check, "check", false, "write nothing; exit 1 and list the stale files if the tree is not up to date")

@@ -49,7 +49,8 @@ type cli struct {
 	stdout, stderr io.Writer
 	getenv         func(string) string
 	progressShown  bool
-	// allowTestKeys: the command was given --allow-test-keys.
+	// allowTestKeys: the command was given --allow-test-keys
+	// (registerAllowTestKeys), or encrypts nothing (routes).
 	allowTestKeys bool
 	// onFlagSet, when set, sees every FlagSet a command builds: the
 	// completion scripts and their tests read the flags from there.

@@ -79,7 +79,7 @@ func newSwitchFixture(t *testing.T) *switchFixture {
 		t.Fatal(err)
 	}
 	c := &cli{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}, getenv: env, allowTestKeys: true}
-	s, code := c.compute(common{inventory: f.inv, out: f.old, allowTestKeys: true})
+	s, code := c.compute(common{inventory: f.inv, out: f.old})
 	if s == nil {
 		t.Fatalf("compute: exit %d\n%s", code, c.stderr)
 	}

@@ -18,7 +18,7 @@ func (c *cli) validate(args []string) int {
 		`  meshgen validate -i inventory.yaml -o fleet/
   SOPS_AGE_KEY_FILE=operator.agekey meshgen validate -i inventory.yaml -o fleet/
 `)
-	co.register(fs)
+	c.register(fs, &co)
 	if st, ok := c.parse(fs, args); !ok {
 		return st
 	}
