@@ -19,8 +19,8 @@ const (
 	maxTokenSize = 64 << 10
 )
 
-// stdinNames are the names that read the inventory from standard input,
-// once.
+// isStdin reports whether file names standard input, from which the
+// inventory is read once.
 func isStdin(file string) bool { return file == "-" || file == "/dev/stdin" }
 
 // readBounded reads a regular file of at most limit bytes without reading

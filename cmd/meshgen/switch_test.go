@@ -114,10 +114,7 @@ func (f *switchFixture) generate(t *testing.T, data []byte, out string) {
 			t.Fatal(err)
 		}
 	}
-	var stderr bytes.Buffer
-	if code := Main([]string{"generate", "--allow-test-keys", "-i", inv, "-o", out}, &bytes.Buffer{}, &stderr, f.env); code != 0 {
-		t.Fatalf("generate -o %s: exit %d\n%s", out, code, &stderr)
-	}
+	mustMain(t, f.env, "generate", "--allow-test-keys", "-i", inv, "-o", out)
 }
 
 // applyUntil applies the fixture's plan to root, crashing before the
