@@ -169,7 +169,7 @@ func (c *cli) cacheLookup(co common, ids []age.Identity) (*disk, bool) {
 	if err != nil || in != e.Inputs {
 		return nil, false
 	}
-	d, err := readTree(co.out)
+	d, err := c.treeOf(co.out)
 	if err != nil || treeDigest(d) != e.Tree {
 		return nil, false
 	}

@@ -59,6 +59,8 @@ type cli struct {
 	inv *readOnce
 	// ids is the run's one read of its age identities (identities).
 	ids *identitiesOnce
+	// tree is the run's one read of its output directory (treeOf).
+	tree *treeOnce
 }
 
 // errorf prints a message in meshgen's one voice: "meshgen: ...".

@@ -190,7 +190,7 @@ func (c *cli) compute(co common) (*state, int) {
 	}
 	treeCh := make(chan treeResult, 1)
 	go func() {
-		d, err := readTree(co.out)
+		d, err := c.treeOf(co.out)
 		treeCh <- treeResult{d, err}
 	}()
 	inv, invData, ok := c.loadInventoryData(co.inventory)

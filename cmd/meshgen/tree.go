@@ -96,6 +96,24 @@ func readTree(root string) (*disk, error) {
 	return d, nil
 }
 
+// treeOf reads the tree below out once per run: generate's check cache and
+// compute share it. Both run under the tree's lock, before anything is
+// written.
+func (c *cli) treeOf(out string) (*disk, error) {
+	if c.tree == nil || c.tree.out != out {
+		d, err := readTree(out)
+		c.tree = &treeOnce{out: out, d: d, err: err}
+	}
+	return c.tree.d, c.tree.err
+}
+
+// treeOnce is the one read of a run's tree.
+type treeOnce struct {
+	out string
+	d   *disk
+	err error
+}
+
 // tempTarget is the name of the file a temporary file was written for.
 func tempTarget(name string) string {
 	name = strings.TrimPrefix(name, ".")
