@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 
 	"github.com/rogpeppe/go-internal/diff"
@@ -58,18 +59,8 @@ func (c *cli) diff(args []string) int {
 			return exitBad
 		}
 	} else {
-		if len(routes) > 0 {
-			fmt.Fprintf(c.stdout, "# %d %s change:\n", len(routes), plural(len(routes), "route", "routes"))
-			for _, r := range routes {
-				fmt.Fprintf(c.stdout, "#   %s\n", r)
-			}
-		}
-		if len(releases) > 0 {
-			fmt.Fprintf(c.stdout, "# %d istiod %s change:\n", len(releases), plural(len(releases), "release", "releases"))
-			for _, r := range releases {
-				fmt.Fprintf(c.stdout, "#   %s\n", r)
-			}
-		}
+		writeSummary(c.stdout, routes, "route", "routes")
+		writeSummary(c.stdout, releases, "istiod release", "istiod releases")
 		for _, ch := range changes {
 			if why := reason(ch, s.tree); why != "" {
 				fmt.Fprintf(c.stdout, "# %s: %s\n", ch.Path, why)
@@ -83,6 +74,18 @@ func (c *cli) diff(args []string) int {
 		return exitDrift
 	}
 	return exitOK
+}
+
+// writeSummary writes, as comment lines before the diff, the changes of one
+// kind (routes, releases), if any.
+func writeSummary[T fmt.Stringer](w io.Writer, changes []T, one, many string) {
+	if len(changes) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "# %d %s change:\n", len(changes), plural(len(changes), one, many))
+	for _, ch := range changes {
+		fmt.Fprintf(w, "#   %s\n", ch)
+	}
 }
 
 // reason says why a file changes where its diff cannot.
