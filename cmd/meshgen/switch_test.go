@@ -178,28 +178,14 @@ func onlyFiles(s map[string]string) map[string]string {
 	return out
 }
 
-// judge checks the tree after a crash: without a journal it is the old tree
-// (plus temporary files) or, after a completed recovery, the new one; with
-// one, completing the journal gives exactly
-// the new tree, which is what the next generate does first. It returns
-// which of the two it was.
+// judge checks the tree after a crash as checkInterrupted does and returns
+// which of the two it was: "old", or "new" (at once, or after completing the
+// journal, which is what the next generate does first).
 func judge(t *testing.T, f *switchFixture, root, label string) string {
 	t.Helper()
-	if !pendingJournal(root) {
-		now := treeState(t, root)
-		if diffStates(f.want, now) == "" {
-			return "new" // a recovery ran to its end
-		}
-		if d := diffStates(onlyFiles(f.oldState), onlyFiles(now)); d != "" {
-			t.Fatalf("%s: no journal, yet the tree is neither the old nor the new one:\n%s", label, d)
-		}
+	var leftovers int
+	if checkInterrupted(t, label, root, f.oldState, f.want, treeState(t, root), &leftovers) == "old" {
 		return "old"
-	}
-	if crash := recoverUntil(t, root, 0); crash != nil {
-		t.Fatalf("%s: unexpected crash", label)
-	}
-	if d := diffStates(f.want, treeState(t, root)); d != "" {
-		t.Fatalf("%s: completing the journal did not give the new tree:\n%s", label, d)
 	}
 	return "new"
 }
