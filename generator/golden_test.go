@@ -126,6 +126,19 @@ func loadScenario(t *testing.T, p string) scenario {
 	return scenario{file: p, arch: arch, inv: inv}
 }
 
+// loadValid loads an inventory and requires it to be valid.
+func loadValid(t testing.TB, name string, data []byte) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.Load(name, data)
+	if err == nil {
+		err = inv.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
 // TestGolden generates every scenario and compares the tree, file by file,
 // with its golden archive; -update rewrites the archives.
 func TestGolden(t *testing.T) {

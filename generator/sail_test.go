@@ -149,13 +149,7 @@ func sailTrees(t *testing.T) []deliveryTree {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inv, err := inventory.Load(filepath.Base(ex), data)
-		if err == nil {
-			err = inv.Validate()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		inv := loadValid(t, filepath.Base(ex), data)
 		if inv.Mesh.Istio.Installer != inventory.InstallerSail {
 			continue
 		}

@@ -121,14 +121,7 @@ func stepInventory(t *testing.T, arch *txtar.Archive, istio string) *inventory.I
 		}
 		lines = append(lines, l)
 	}
-	inv, err := inventory.Load("inventory.yaml", []byte(strings.Join(lines, "\n")))
-	if err == nil {
-		err = inv.Validate()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
+	return loadValid(t, "inventory.yaml", []byte(strings.Join(lines, "\n")))
 }
 
 // TestCanaryUpgradeWalk walks the four-step canary upgrade of
