@@ -141,8 +141,8 @@ func sailTrees(t *testing.T) []deliveryTree {
 		}
 	}
 	examples, err := filepath.Glob(filepath.Join(testtools.ModuleRoot(t), "docs", "examples", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("no docs/examples: %v", err)
 	}
 	for _, ex := range examples {
 		data, err := os.ReadFile(ex)
@@ -162,6 +162,9 @@ func sailTrees(t *testing.T) []deliveryTree {
 			files[f.Path] = f.Data
 		}
 		out = append(out, deliveryTree{name: "docs/examples/" + filepath.Base(ex), inv: inv, files: files})
+	}
+	if !slices.ContainsFunc(out, func(tr deliveryTree) bool { return strings.HasPrefix(tr.name, "docs/examples/") }) {
+		t.Fatal("no docs/examples inventory installs with Sail")
 	}
 	return out
 }

@@ -147,6 +147,9 @@ func TestTamperCorpus(t *testing.T) {
 			}
 		}
 	}
+	if caught == 0 {
+		t.Fatal("no tampered file was in an identity's sight: nothing was checked to be caught")
+	}
 	t.Logf("%d tampered files caught, %d out of the identities' sight (none given, or not theirs)", caught, unseen)
 }
 
