@@ -24,13 +24,7 @@ func TestVerifyAgreesWithSops(t *testing.T) {
 	bin := testtools.Find(t, "sops")
 	op := loadTestIdentity(t, "operator")
 	cl := loadTestIdentity(t, "cluster")
-	enc, err := Encrypt([]byte(secretYAML), EncryptOptions{
-		Recipients: []string{op.recipient, cl.recipient}, EncryptedRegex: regexCAKey,
-		MACOnlyEncrypted: true, Now: fixedNow,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	enc := encryptSecret(t, op.recipient, cl.recipient)
 	corpus := testtools.Tampers(t, enc)
 	if len(corpus) < 10 {
 		t.Fatalf("only %d tampers", len(corpus))
