@@ -91,6 +91,9 @@ func TestAmbientEastWestGatewayMatchesIstio(t *testing.T) {
 			n++
 		}
 	}
+	if n == 0 {
+		t.Fatal("no ambient east-west Gateway compared")
+	}
 	t.Logf("%d ambient east-west Gateways equal Istio's", n)
 }
 

@@ -9,14 +9,7 @@ import (
 
 func loadFleet(b *testing.B, s fleet.Spec) *inventory.Inventory {
 	b.Helper()
-	inv, err := inventory.Load("fleet.yaml", fleet.Inventory(s))
-	if err == nil {
-		err = inv.Validate()
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	return inv
+	return loadValid(b, "fleet.yaml", fleet.Inventory(s))
 }
 
 // benchmarkNoChange measures a regeneration with the whole previous tree as

@@ -52,14 +52,7 @@ clusters:
 		fmt.Fprintf(&b, "  - name: %s\n    network: net1\n    recipients: [%s]\n    eastWestGateway: {address: eastwest.%[1]s.example.net}\n",
 			clusterName(i), testClusterRecipient)
 	}
-	inv, err := inventory.Load("inventory.yaml", []byte(b.String()))
-	if err == nil {
-		err = inv.Validate()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
+	return loadValid(t, "inventory.yaml", []byte(b.String()))
 }
 
 func clusterName(i int) string { return fmt.Sprintf("c%03d", i) }

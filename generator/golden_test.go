@@ -100,23 +100,43 @@ func loadScenarios(t *testing.T) []scenario {
 	}
 	var out []scenario
 	for _, p := range paths {
-		arch, err := txtar.ParseFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(arch.Files) == 0 || arch.Files[0].Name != "inventory.yaml" {
-			t.Fatalf("%s: first file must be inventory.yaml", p)
-		}
-		inv, err := inventory.Load("inventory.yaml", arch.Files[0].Data)
-		if err == nil {
-			err = inv.Validate()
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		out = append(out, scenario{file: p, arch: arch, inv: inv})
+		out = append(out, loadScenario(t, p))
 	}
 	return out
+}
+
+// loadScenario reads one golden archive and loads and validates its
+// inventory.
+func loadScenario(t *testing.T, p string) scenario {
+	t.Helper()
+	arch, err := txtar.ParseFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arch.Files) == 0 || arch.Files[0].Name != "inventory.yaml" {
+		t.Fatalf("%s: first file must be inventory.yaml", p)
+	}
+	inv, err := inventory.Load("inventory.yaml", arch.Files[0].Data)
+	if err == nil {
+		err = inv.Validate()
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	return scenario{file: p, arch: arch, inv: inv}
+}
+
+// loadValid loads an inventory and requires it to be valid.
+func loadValid(t testing.TB, name string, data []byte) *inventory.Inventory {
+	t.Helper()
+	inv, err := inventory.Load(name, data)
+	if err == nil {
+		err = inv.Validate()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
 }
 
 // TestGolden generates every scenario and compares the tree, file by file,
@@ -286,17 +306,7 @@ func TestIdempotent(t *testing.T) {
 func TestGenerateRepeatable(t *testing.T) {
 	for _, name := range []string{"mp-two-networks", "gitops-helm"} {
 		t.Run(name, func(t *testing.T) {
-			arch, err := txtar.ParseFile("testdata/golden/" + name + ".txtar")
-			if err != nil {
-				t.Fatal(err)
-			}
-			inv, err := inventory.Load("inventory.yaml", arch.Files[0].Data)
-			if err == nil {
-				err = inv.Validate()
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
+			inv := loadScenario(t, "testdata/golden/"+name+".txtar").inv
 			creds := withCredentials(t, inv, nil)
 			run := func(seed uint64) *Tree {
 				cryptotest.SetGlobalRandom(t, seed)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/txtar"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 
@@ -142,21 +141,15 @@ func sailTrees(t *testing.T) []deliveryTree {
 		}
 	}
 	examples, err := filepath.Glob(filepath.Join(testtools.ModuleRoot(t), "docs", "examples", "*.yaml"))
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(examples) == 0 {
+		t.Fatalf("no docs/examples: %v", err)
 	}
 	for _, ex := range examples {
 		data, err := os.ReadFile(ex)
 		if err != nil {
 			t.Fatal(err)
 		}
-		inv, err := inventory.Load(filepath.Base(ex), data)
-		if err == nil {
-			err = inv.Validate()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		inv := loadValid(t, filepath.Base(ex), data)
 		if inv.Mesh.Istio.Installer != inventory.InstallerSail {
 			continue
 		}
@@ -169,6 +162,9 @@ func sailTrees(t *testing.T) []deliveryTree {
 			files[f.Path] = f.Data
 		}
 		out = append(out, deliveryTree{name: "docs/examples/" + filepath.Base(ex), inv: inv, files: files})
+	}
+	if !slices.ContainsFunc(out, func(tr deliveryTree) bool { return strings.HasPrefix(tr.name, "docs/examples/") }) {
+		t.Fatal("no docs/examples inventory installs with Sail")
 	}
 	return out
 }
@@ -332,18 +328,8 @@ func TestSailRevisionNames(t *testing.T) {
 // and only the install resources, the gateway release, the IstioOperator
 // reference files and MESH.md change.
 func TestSailCanaryUpgradeWalk(t *testing.T) {
-	arch, err := txtar.ParseFile("testdata/golden/sail-revisions.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
 	sail := func(istio string) string { return "{installer: sail, " + strings.TrimPrefix(istio, "{") }
-	first := stepInventory(t, arch, sail(upgradeSteps[0].istio))
-	creds := withCredentials(t, first, nil)
-	tree, err := Generate(first, testOptions(creds))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prior := tree.Map()
+	first, steps := walkUpgrade(t, "testdata/golden/sail-revisions.txtar", sail)
 	istiosOf := func(files map[string][]byte, cluster string) (map[string][]byte, map[string]string) {
 		istios, tags := map[string][]byte{}, map[string]string{}
 		for _, d := range splitDocs(files[StageDir(cluster, installStage)+"/"+sailFile]) {
@@ -374,40 +360,20 @@ func TestSailCanaryUpgradeWalk(t *testing.T) {
 		}
 		return strings.TrimPrefix(release, "istiod-")
 	}
-	for _, step := range upgradeSteps[1:] {
-		inv := stepInventory(t, arch, sail(step.istio))
-		in := map[string][]byte{}
-		for p, d := range prior {
-			in[p] = d
-		}
-		for p, d := range creds {
-			in[p] = d
-		}
-		tree, err := Generate(inv, testOptions(in))
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		next := tree.Map()
+	for _, step := range steps {
+		inv, prior, next := step.inv, step.prior, step.next
 		// meshgen diff names the same changes as in the helm walk, of the
 		// Istio resources that stand for the istiod releases.
-		changes, err := CompareReleases(prior, next)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want, got []string
+		var want []string
 		for _, c := range inv.Clusters {
 			for _, r := range step.releases {
 				name, change, _ := strings.Cut(r, ": ")
 				want = append(want, "Istio/"+istioOfRelease(name)+" in "+c.Name+": "+change)
 			}
 		}
-		for _, c := range changes {
-			got = append(got, c.String())
-		}
 		slices.Sort(want)
-		slices.Sort(got)
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: release changes\n got: %q\nwant: %q", step.name, got, want)
+		if !slices.Equal(step.changes, want) {
+			t.Errorf("%s: release changes\n got: %q\nwant: %q", step.name, step.changes, want)
 		}
 		// The helm walk names the running istiod release; under Sail it is
 		// the Istio resource of that revision.
@@ -447,7 +413,6 @@ func TestSailCanaryUpgradeWalk(t *testing.T) {
 				t.Errorf("%s: %s changed; a revision step changes only the install resources and the gateway release", step.name, p)
 			}
 		}
-		prior = next
 	}
 }
 

@@ -167,12 +167,8 @@ func relayout(t *testing.T, data []byte, edit func(doc map[string]any)) []byte {
 // layout: a tree re-indented by another tool, with one address moved by
 // hand, keeps every address, the moved one at its new place.
 func TestVIPsReadFromAnyLayout(t *testing.T) {
-	services := []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"}
-	inv := fleetInventory(t, "240.0.0.0/24", services)
-	first, err := Generate(inv, testOptions(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	inv := fleetInventory(t, "240.0.0.0/24", []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"})
+	first := mustGenerate(t, inv, testOptions(nil))
 	want := vipsOf(t, first)
 	const moved, to = "charlie.ns.global", "240.0.0.200"
 	if want[moved] == "" || want[moved] == to {
@@ -211,12 +207,8 @@ func TestVIPsReadFromAnyLayout(t *testing.T) {
 // Two hosts given one address by hand: the host that sorts first keeps it,
 // the other gets a fresh one, and every run decides the same.
 func TestVIPsSharedByHandAreDeterministic(t *testing.T) {
-	services := []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"}
-	inv := fleetInventory(t, "240.0.0.0/24", services)
-	first, err := Generate(inv, testOptions(nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	inv := fleetInventory(t, "240.0.0.0/24", []string{"bravo@c0>c1", "charlie@c1>c2", "delta@c2>c3", "echo@c3>c0"})
+	first := mustGenerate(t, inv, testOptions(nil))
 	const shared = "240.0.0.201"
 	prior := first.Map()
 	for p, data := range prior {

@@ -239,14 +239,7 @@ clusters:
   - {name: q, network: n1, apiServer: "https://192.0.2.3:6443", eastWestGateway: {address: 203.0.113.3}, recipients: [` + testCluster + `]}
 services:
 ` + service
-	inv, err := inventory.Load("inventory.yaml", []byte(src))
-	if err == nil {
-		err = inv.Validate()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
+	return loadValid(t, "inventory.yaml", []byte(src))
 }
 
 // TestExportRulesIstioCannotExpress: where one istiod serves a cluster

@@ -2,8 +2,8 @@ package generator
 
 import (
 	"bytes"
+	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
@@ -15,16 +15,7 @@ import (
 // upgradeSteps are the inventory edits of docs/upgrades.md, as the istio
 // line of the revisions-canary golden scenario: the single-revision form,
 // then the four steps of a canary upgrade from 1.27.3 to 1.28.2.
-var upgradeSteps = []struct {
-	name  string
-	istio string
-	// releases are the istiod release changes the step makes in every
-	// cluster, as `meshgen diff` prints them after "in CLUSTER: ".
-	releases []string
-	// running is the istiod release the mesh's sidecars are connected to
-	// before the step, which must still be there after it.
-	running string
-}{
+var upgradeSteps = []upgradeStep{
 	{
 		name:  "start",
 		istio: "{version: 1.27.3, revision: 1-27-3}",
@@ -55,6 +46,70 @@ var upgradeSteps = []struct {
 	},
 }
 
+type upgradeStep struct {
+	name  string
+	istio string
+	// releases are the istiod release changes the step makes in every
+	// cluster, as `meshgen diff` prints them after "in CLUSTER: ".
+	releases []string
+	// running is the istiod release the mesh's sidecars are connected to
+	// before the step, which must still be there after it.
+	running string
+}
+
+// walkedStep is one step of an upgrade walk: the inventory after it, the
+// trees before and after it, and the release changes `meshgen diff` names
+// between them (sorted, as printed).
+type walkedStep struct {
+	upgradeStep
+	inv         *inventory.Inventory
+	prior, next map[string][]byte
+	changes     []string
+}
+
+// walkUpgrade generates the golden scenario's tree at every step of
+// upgradeSteps, the istio line of each step written as istio makes it:
+// each step from the tree before it and the first step's stored
+// credentials, as an operator runs meshgen generate after each edit. It
+// returns the first step's inventory and the steps after it.
+func walkUpgrade(t *testing.T, golden string, istio func(string) string) (*inventory.Inventory, []walkedStep) {
+	t.Helper()
+	arch, err := txtar.ParseFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := stepInventory(t, arch, istio(upgradeSteps[0].istio))
+	creds := withCredentials(t, first, nil)
+	tree, err := Generate(first, testOptions(creds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prior := tree.Map()
+	var out []walkedStep
+	for _, step := range upgradeSteps[1:] {
+		inv := stepInventory(t, arch, istio(step.istio))
+		in := maps.Clone(prior)
+		maps.Copy(in, creds)
+		tree, err := Generate(inv, testOptions(in))
+		if err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		next := tree.Map()
+		changes, err := CompareReleases(prior, next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range changes {
+			got = append(got, c.String())
+		}
+		slices.Sort(got)
+		out = append(out, walkedStep{upgradeStep: step, inv: inv, prior: prior, next: next, changes: got})
+		prior = next
+	}
+	return first, out
+}
+
 // stepInventory is the golden scenario's inventory with its istio line
 // replaced.
 func stepInventory(t *testing.T, arch *txtar.Archive, istio string) *inventory.Inventory {
@@ -66,14 +121,7 @@ func stepInventory(t *testing.T, arch *txtar.Archive, istio string) *inventory.I
 		}
 		lines = append(lines, l)
 	}
-	inv, err := inventory.Load("inventory.yaml", []byte(strings.Join(lines, "\n")))
-	if err == nil {
-		err = inv.Validate()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return inv
+	return loadValid(t, "inventory.yaml", []byte(strings.Join(lines, "\n")))
 }
 
 // TestCanaryUpgradeWalk walks the four-step canary upgrade of
@@ -83,48 +131,18 @@ func stepInventory(t *testing.T, arch *txtar.Archive, istio string) *inventory.I
 // beyond the install releases, the IstioOperator reference files and
 // MESH.md changes.
 func TestCanaryUpgradeWalk(t *testing.T) {
-	arch, err := txtar.ParseFile("testdata/golden/revisions-canary.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	first := stepInventory(t, arch, upgradeSteps[0].istio)
-	creds := withCredentials(t, first, nil)
-	tree, err := Generate(first, testOptions(creds))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prior := tree.Map()
-	for _, step := range upgradeSteps[1:] {
-		inv := stepInventory(t, arch, step.istio)
-		in := map[string][]byte{}
-		for p, d := range prior {
-			in[p] = d
-		}
-		for p, d := range creds {
-			in[p] = d
-		}
-		tree, err := Generate(inv, testOptions(in))
-		if err != nil {
-			t.Fatalf("%s: %v", step.name, err)
-		}
-		next := tree.Map()
-		changes, err := CompareReleases(prior, next)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var want, got []string
+	_, steps := walkUpgrade(t, "testdata/golden/revisions-canary.txtar", func(istio string) string { return istio })
+	for _, step := range steps {
+		inv, prior, next := step.inv, step.prior, step.next
+		var want []string
 		for _, c := range inv.Clusters {
 			for _, r := range step.releases {
 				want = append(want, strings.Replace(r, ":", " in "+c.Name+":", 1))
 			}
 		}
-		for _, c := range changes {
-			got = append(got, c.String())
-		}
-		sort.Strings(want)
-		sort.Strings(got)
-		if !slices.Equal(got, want) {
-			t.Errorf("%s: release changes\n got: %q\nwant: %q", step.name, got, want)
+		slices.Sort(want)
+		if !slices.Equal(step.changes, want) {
+			t.Errorf("%s: release changes\n got: %q\nwant: %q", step.name, step.changes, want)
 		}
 		after, err := istiodReleasesOf(next)
 		if err != nil {
@@ -149,7 +167,6 @@ func TestCanaryUpgradeWalk(t *testing.T) {
 				t.Errorf("%s: %s changed; a revision step changes only the install releases", step.name, p)
 			}
 		}
-		prior = next
 	}
 }
 

@@ -11,66 +11,11 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/meshgen/meshgen/generator/internal/testtools"
 	"github.com/meshgen/meshgen/generator/secrets"
 	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
-
-// tamper is one change to one field of a secret file.
-type tamper struct {
-	what string
-	// stanzaOf, for a corrupted age stanza, is its recipient: only the
-	// holder of that identity can tell.
-	stanzaOf string
-	data     []byte
-}
-
-var (
-	encLine     = regexp.MustCompile(`(?m)^(\s*)([\w.-]+): (ENC\[AES256_GCM,data:([^,]+),iv:([^,]+),tag:([^,]+),type:str\])$`)
-	lastModLine = regexp.MustCompile(`(?m)^(\s*lastmodified: "\d{4}-\d\d-\d\dT\d\d:\d\d:)(\d\d)(Z")$`)
-	stanzaBlock = regexp.MustCompile(`(?s)-----BEGIN AGE ENCRYPTED FILE-----\n\s*([A-Za-z0-9+/=]+)\n.*?-----END AGE ENCRYPTED FILE-----\n\s*recipient: (age1[a-z0-9]+)`)
-)
-
-// flip changes the character at i to another base64 character.
-func flip(s []byte, i int) []byte {
-	out := slices.Clone(s)
-	if out[i] == 'A' {
-		out[i] = 'B'
-	} else {
-		out[i] = 'A'
-	}
-	return out
-}
-
-// tampers lists a change to every field of a SOPS file that holds secret
-// or integrity material: each encrypted value's ciphertext, IV and tag and
-// its type, the MAC (an encrypted value too), lastmodified, and every age
-// stanza.
-func tampers(t *testing.T, data []byte) []tamper {
-	t.Helper()
-	var out []tamper
-	for _, m := range encLine.FindAllSubmatchIndex(data, -1) {
-		key := string(data[m[4]:m[5]])
-		for part, at := range map[string]int{"ciphertext": 8, "iv": 10, "tag": 12} {
-			i := (m[at] + m[at+1]) / 2
-			out = append(out, tamper{what: key + " " + part, data: flip(data, i)})
-		}
-		typ := slices.Concat(data[:m[7]-len("type:str]")], []byte("type:bytes]"), data[m[7]:])
-		out = append(out, tamper{what: key + " type str to bytes", data: typ})
-	}
-	if m := lastModLine.FindSubmatchIndex(data); m != nil {
-		sec := string(data[m[4]:m[5]])
-		next := fmt.Sprintf("%02d", (int(sec[0]-'0')*10+int(sec[1]-'0')+1)%60)
-		out = append(out, tamper{what: "lastmodified", data: slices.Concat(data[:m[4]], []byte(next), data[m[5]:])})
-	} else {
-		t.Fatalf("no lastmodified in\n%s", data)
-	}
-	for _, m := range stanzaBlock.FindAllSubmatchIndex(data, -1) {
-		rcp := string(data[m[4]:m[5]])
-		out = append(out, tamper{what: "age stanza of " + rcp[:12] + "…", stanzaOf: rcp, data: flip(data, (m[2]+m[3])/2)})
-	}
-	return out
-}
 
 // TestTamperCorpus changes every field of every kind of secret meshgen
 // keeps (the root CA key, a cacerts, a remote secret, a stored credential)
@@ -117,15 +62,15 @@ func TestTamperCorpus(t *testing.T) {
 		if prior[p] == nil {
 			t.Fatalf("%s: no %s", kind, p)
 		}
-		corpus := tampers(t, prior[p])
+		corpus := testtools.Tampers(t, prior[p])
 		if len(corpus) < 6 {
 			t.Fatalf("%s: only %d tampers", kind, len(corpus))
 		}
 		for _, tc := range corpus {
 			for who, ids := range identities {
-				name := fmt.Sprintf("%s/%s/%s", kind, tc.what, who)
+				name := fmt.Sprintf("%s/%s/%s", kind, tc.What, who)
 				files := clone(prior)
-				files[p] = tc.data
+				files[p] = tc.Data
 				md, _ := readRecipients(prior[p])
 				opens := false
 				for _, id := range ids {
@@ -133,8 +78,8 @@ func TestTamperCorpus(t *testing.T) {
 						opens = true
 					}
 				}
-				visible := opens && (tc.stanzaOf == "" || slices.ContainsFunc(ids, func(id age.Identity) bool {
-					return id.(*age.X25519Identity).Recipient().String() == tc.stanzaOf
+				visible := opens && (tc.StanzaOf == "" || slices.ContainsFunc(ids, func(id age.Identity) bool {
+					return id.(*age.X25519Identity).Recipient().String() == tc.StanzaOf
 				}))
 				opts := testOptions(files)
 				opts.Identities = ids
@@ -160,7 +105,7 @@ func TestTamperCorpus(t *testing.T) {
 					if !strings.Contains(tree.Tampered[p], "fails its integrity check") {
 						t.Errorf("%s: Tampered[%s] = %q", name, p, tree.Tampered[p])
 					}
-					if f := tree.Get(p); f != nil && string(f.Data) == string(tc.data) {
+					if f := tree.Get(p); f != nil && string(f.Data) == string(tc.Data) {
 						t.Errorf("%s: the tampered file was kept", name)
 					}
 				default:
@@ -178,7 +123,7 @@ func TestTamperCorpus(t *testing.T) {
 						}
 						continue
 					}
-					if f := tree.Get(p); f != nil && p != RootCAPath && !strings.HasPrefix(p, "credentials/") && string(f.Data) != string(tc.data) && tree.Pending[p] == "" {
+					if f := tree.Get(p); f != nil && p != RootCAPath && !strings.HasPrefix(p, "credentials/") && string(f.Data) != string(tc.Data) && tree.Pending[p] == "" {
 						t.Errorf("%s: a change no identity given can see rewrote the file", name)
 					}
 					if len(tree.Tampered) > 0 {
@@ -201,6 +146,9 @@ func TestTamperCorpus(t *testing.T) {
 				}
 			}
 		}
+	}
+	if caught == 0 {
+		t.Fatal("no tampered file was in an identity's sight: nothing was checked to be caught")
 	}
 	t.Logf("%d tampered files caught, %d out of the identities' sight (none given, or not theirs)", caught, unseen)
 }

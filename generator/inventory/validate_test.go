@@ -204,22 +204,7 @@ func TestErrors(t *testing.T) {
 		}, "inventory.yaml:7:14: mesh.istio.version: \"x\" is not a version such as 1.28.2\n" +
 			`inventory.yaml:18:14: clusters[1].network: unknown network "nope" (known: net1, net2)`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			src := tc.edit(base)
-			if src == base {
-				t.Fatal("edit changed nothing")
-			}
-			inv, err := Load("inventory.yaml", []byte(src))
-			if err == nil {
-				err = inv.Validate()
-			}
-			if err == nil {
-				t.Fatalf("no error; want\n%s", tc.want)
-			}
-			if got := err.Error(); got != tc.want {
-				t.Errorf("got\n%s\nwant\n%s", got, tc.want)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { wantEditError(t, base, tc.edit, tc.want) })
 	}
 }
 
@@ -277,4 +262,24 @@ func testOnlySecretKey(t *testing.T) string {
 	}
 	t.Fatal("no identity in the test-only key file")
 	return ""
+}
+
+// wantEditError loads and validates base as edit changes it, and requires
+// exactly the error want.
+func wantEditError(t *testing.T, base string, edit func(string) string, want string) {
+	t.Helper()
+	src := edit(base)
+	if src == base {
+		t.Fatal("edit changed nothing")
+	}
+	inv, err := Load("inventory.yaml", []byte(src))
+	if err == nil {
+		err = inv.Validate()
+	}
+	if err == nil {
+		t.Fatalf("no error; want\n%s", want)
+	}
+	if got := err.Error(); got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
 }

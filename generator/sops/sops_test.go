@@ -351,13 +351,7 @@ func TestDecryptNotSops(t *testing.T) {
 func TestReencrypt(t *testing.T) {
 	op := loadTestIdentity(t, "operator")
 	cl := loadTestIdentity(t, "cluster")
-	orig, err := Encrypt([]byte(secretYAML), EncryptOptions{
-		Recipients: []string{op.recipient}, EncryptedRegex: regexCAKey,
-		MACOnlyEncrypted: true, Now: fixedNow,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	orig := encryptSecret(t, op.recipient)
 	re, err := Reencrypt(orig, []age.Identity{op.identity}, ReencryptOptions{
 		Recipients: []string{cl.recipient, op.recipient}})
 	if err != nil {
@@ -418,16 +412,25 @@ func sortedCopy(s []string) []string {
 	return c
 }
 
-func TestReadMetadata(t *testing.T) {
-	op := loadTestIdentity(t, "operator")
-	cl := loadTestIdentity(t, "cluster")
+// encryptSecret encrypts secretYAML to recipients as meshgen encrypts its
+// secrets: the values regexCAKey selects, the MAC over encrypted values
+// only, at fixedNow.
+func encryptSecret(t *testing.T, recipients ...string) []byte {
+	t.Helper()
 	enc, err := Encrypt([]byte(secretYAML), EncryptOptions{
-		Recipients: []string{op.recipient, cl.recipient}, EncryptedRegex: regexCAKey,
+		Recipients: recipients, EncryptedRegex: regexCAKey,
 		MACOnlyEncrypted: true, Now: fixedNow,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return enc
+}
+
+func TestReadMetadata(t *testing.T) {
+	op := loadTestIdentity(t, "operator")
+	cl := loadTestIdentity(t, "cluster")
+	enc := encryptSecret(t, op.recipient, cl.recipient)
 	md, err := ReadMetadata(enc)
 	if err != nil {
 		t.Fatal(err)

@@ -2,14 +2,11 @@ package topology
 
 import (
 	"encoding/json"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/rogpeppe/go-internal/txtar"
 
 	"github.com/meshgen/meshgen/generator/inventory"
 )
@@ -267,16 +264,8 @@ func TestRouteJSON(t *testing.T) {
 // endpoint per exporter it can reach, its own pods when it runs the
 // service, and never a gateway of its own cluster.
 func TestRoutesGoldenScenarios(t *testing.T) {
-	paths, _ := filepath.Glob("../testdata/golden/*.txtar")
-	if len(paths) == 0 {
-		t.Fatal("no golden scenarios")
-	}
-	for _, p := range paths {
-		arch, err := txtar.ParseFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inv := load(t, string(arch.Files[0].Data))
+	for _, g := range goldenInventories(t) {
+		p, inv := g.path, g.inv
 		routes := Routes(inv)
 		if all := slices.Collect(AllRoutes(inv)); len(all) != len(routes) || len(all) > 0 && !reflect.DeepEqual(all, routes) {
 			t.Errorf("%s: AllRoutes yields other routes than Routes", p)

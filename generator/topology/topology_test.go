@@ -140,23 +140,9 @@ func TestClusterLocalAndConflicts(t *testing.T) {
 // table users read, on every golden scenario: who may call each service and
 // which exporters serve each caller, directly or through which gateway.
 func TestServingAgreesWithRoutes(t *testing.T) {
-	paths, err := filepath.Glob("../testdata/golden/*.txtar")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no golden scenarios: %v", err)
-	}
 	n := 0
-	for _, p := range paths {
-		arch, err := txtar.ParseFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		inv, err := inventory.Load("inventory.yaml", arch.Files[0].Data)
-		if err == nil {
-			err = inv.Validate()
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
+	for _, g := range goldenInventories(t) {
+		p, inv := g.path, g.inv
 		m := New(inv)
 		byID := map[string]*Service{}
 		for _, s := range m.Services() {
@@ -189,4 +175,36 @@ func TestServingAgreesWithRoutes(t *testing.T) {
 	if n == 0 {
 		t.Fatal("no routes")
 	}
+}
+
+// golden is the inventory of a golden scenario.
+type golden struct {
+	path string
+	inv  *inventory.Inventory
+}
+
+// goldenInventories loads and validates the inventory of every golden
+// scenario.
+func goldenInventories(t *testing.T) []golden {
+	t.Helper()
+	paths, err := filepath.Glob("../testdata/golden/*.txtar")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden scenarios: %v", err)
+	}
+	var out []golden
+	for _, p := range paths {
+		arch, err := txtar.ParseFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv, err := inventory.Load("inventory.yaml", arch.Files[0].Data)
+		if err == nil {
+			err = inv.Validate()
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		out = append(out, golden{path: p, inv: inv})
+	}
+	return out
 }

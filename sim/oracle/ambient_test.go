@@ -7,8 +7,6 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/meshgen/meshgen/generator/topology"
 )
 
 // TestAmbientFeaturesCoverPilot holds the simulation's table of pilot's
@@ -82,12 +80,5 @@ func TestAmbientFromIstioOperator(t *testing.T) {
 			t.Fatalf("%s from its IstioOperator: ambient %v, cni %v, ztunnel %v, env %v", name, c.ambient(), c.cni, c.ztunnel, c.env)
 		}
 	}
-	want := topology.Routes(sc.inv)
-	res, err := Simulate(t, sc.inv, tree, want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range Compare(want, res) {
-		t.Errorf("route does not hold: %s", m.Message)
-	}
+	holdAll(t, sc.inv, tree)
 }

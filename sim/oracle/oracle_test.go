@@ -8,11 +8,16 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"istio.io/istio/pkg/log"
 
+	"github.com/meshgen/meshgen/generator"
 	"github.com/meshgen/meshgen/generator/inventory"
+	"github.com/meshgen/meshgen/generator/secrets"
+	"github.com/meshgen/meshgen/generator/sops"
 	"github.com/meshgen/meshgen/generator/topology"
 )
 
@@ -89,7 +94,78 @@ func scenarios(t *testing.T) []scenario {
 		t.Fatal(err)
 	}
 	out = append(out, scenario{name: "example", inv: load(t, "inventory.example.yaml", invData), tree: tree})
-	return out
+	return append(out, docsExamples(t)...)
+}
+
+// docsExamples are the example inventories of docs/examples, each with the
+// tree meshgen generates from it: test-only stored credentials for every
+// cluster an istiod watches, as TestDocsExamples stores them with
+// `meshgen credentials set`. Generated once per test binary.
+func docsExamples(t *testing.T) []scenario {
+	t.Helper()
+	docsOnce.Do(func() { docsScenarios, docsErr = generateDocsExamples() })
+	if docsErr != nil {
+		t.Fatal(docsErr)
+	}
+	return docsScenarios
+}
+
+var (
+	docsOnce      sync.Once
+	docsScenarios []scenario
+	docsErr       error
+)
+
+func generateDocsExamples() ([]scenario, error) {
+	files, err := filepath.Glob("../../docs/examples/*.yaml")
+	if err != nil || len(files) == 0 {
+		return nil, fmt.Errorf("no docs/examples: %v", err)
+	}
+	ids, err := sops.IdentitiesFromEnv(func(k string) string {
+		if k == "SOPS_AGE_KEY_FILE" {
+			return "../../testdata/age/test-only-operator.agekey"
+		}
+		return ""
+	}, os.ReadFile)
+	if err != nil {
+		return nil, err
+	}
+	ca, err := os.ReadFile("../../testdata/test-only-api-ca.pem")
+	if err != nil {
+		return nil, err
+	}
+	var out []scenario
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		inv, err := inventory.Load(f, data)
+		if err == nil {
+			err = inv.Validate()
+		}
+		if err != nil {
+			return nil, err
+		}
+		opts := generator.Options{Prior: map[string][]byte{}, Now: time.Now(), Identities: ids}
+		for cluster := range topology.New(inv).Watched() {
+			cred, err := generator.EncryptCredential(secrets.Credential{Cluster: cluster, Token: "test-only-token", CA: ca}, inv.Mesh.Recipients, opts)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %v", f, err)
+			}
+			opts.Prior[generator.CredentialPath(cluster)] = cred
+		}
+		gen, err := generator.Generate(inv, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", f, err)
+		}
+		tree := Tree{}
+		for _, file := range gen.Files {
+			tree[file.Path] = file.Data
+		}
+		out = append(out, scenario{name: "docs/examples/" + filepath.Base(f), inv: inv, tree: tree})
+	}
+	return out, nil
 }
 
 func load(t *testing.T, name string, data []byte) *inventory.Inventory {

@@ -235,22 +235,13 @@ func (w *world) allocate() {
 func (w *world) kubeObjects(c *cluster) ([]runtime.Object, error) {
 	var objs []runtime.Object
 	namespaces := map[string]bool{}
-	decode := kubelib.IstioCodec.UniversalDeserializer().Decode
 	for _, r := range c.objects {
 		if r.GetApiVersion() != "v1" || (r.GetKind() != "Namespace" && r.GetKind() != "Service") {
 			continue
 		}
-		data, err := r.AsYAML()
+		o, err := decodeResource(c, r)
 		if err != nil {
 			return nil, err
-		}
-		json, err := yaml.YAMLToJSON(data)
-		if err != nil {
-			return nil, err
-		}
-		o, _, err := decode(json, nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("overlays/%s: %s %s: %v", c.name, r.GetKind(), r.GetName(), err)
 		}
 		if r.GetKind() == "Namespace" {
 			namespaces[r.GetName()] = true
