@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ type Result struct {
 // kept, re-encrypted, re-bundled or issued afresh, and does it: the root
 // CA, each cluster's cacerts, then the remote secrets.
 func Issue(in Input) (*Result, error) {
-	r := &run{in: in, res: &Result{Reasons: map[string]string{}, Pending: map[string]string{}}}
+	r := &run{in: in, operators: SortedRecipients(in.Inv.Mesh.Recipients), res: &Result{Reasons: map[string]string{}, Pending: map[string]string{}}}
 	st, err := r.rootState()
 	if err != nil {
 		return nil, err
@@ -87,8 +86,10 @@ func Issue(in Input) (*Result, error) {
 }
 
 type run struct {
-	in  Input
-	res *Result
+	in Input
+	// operators are mesh.recipients, sorted: the root CA's recipients.
+	operators []string
+	res       *Result
 }
 
 // pend records, in a preview, work on the file at p that needs an identity
@@ -101,8 +102,6 @@ func (r *run) pend(p, item string) bool {
 	r.res.Pending[p] = item
 	return true
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // pkiState is the root CA as found in the prior tree or newly created.
 type pkiState struct {
@@ -140,8 +139,7 @@ func (r *run) withHeader(b []byte) []byte {
 // rootState loads the root from the prior tree, imports one, or creates one.
 func (r *run) rootState() (*pkiState, error) {
 	m := r.in.Inv.Mesh
-	operators := append([]string(nil), m.Recipients...)
-	sort.Strings(operators)
+	operators := r.operators
 	if imp := r.in.ImportRoot; imp != nil && !r.priorHoldsRoot(imp, operators) {
 		return r.newRootState(imp, "root imported")
 	}
@@ -199,7 +197,7 @@ func (r *run) rootState() (*pkiState, error) {
 }
 
 // priorHoldsRoot reports whether the prior tree already holds ca, encrypted
-// to operators, so that importing it again rewrites nothinr.
+// to operators, so that importing it again rewrites nothing.
 func (r *run) priorHoldsRoot(ca *pki.CA, operators []string) bool {
 	prior := r.in.Prior[r.in.Layout.RootCA]
 	var doc Doc
@@ -211,10 +209,7 @@ func (r *run) priorHoldsRoot(ca *pki.CA, operators []string) bool {
 }
 
 func (r *run) newRootState(ca *pki.CA, why string) (*pkiState, error) {
-	doc := RootDoc(ca)
-	operators := append([]string(nil), r.in.Inv.Mesh.Recipients...)
-	sort.Strings(operators)
-	file, err := r.encrypt(doc, operators)
+	file, err := r.encrypt(RootDoc(ca), r.operators)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt root CA: %w", err)
 	}
@@ -287,7 +282,7 @@ func (r *run) planCacerts(st *pkiState) []*cacertsJob {
 			continue
 		}
 		c := tc.Cluster
-		jobs = append(jobs, &cacertsJob{cluster: c, recipients: r.in.Topo.Cluster(c.Name).Recipients, req: pki.IntermediateRequest{
+		jobs = append(jobs, &cacertsJob{cluster: c, recipients: tc.Recipients, req: pki.IntermediateRequest{
 			Cluster:      c.Name,
 			Organization: m.PKI.Intermediate.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
@@ -474,10 +469,10 @@ func (r *run) rewriteCacerts(st *pkiState, j *cacertsJob) ([]byte, error) {
 func (r *run) remoteSecrets() (map[string]map[string][]byte, error) {
 	out := map[string]map[string][]byte{}
 	var need, missing []string
-	watched := r.in.Topo.Watched()
-	for _, watched := range sortedKeys(watched) {
-		ws := r.in.Topo.Cluster(watched).WatchedBy
-		c := r.in.Inv.Cluster(watched)
+	watchers := r.in.Topo.Watched()
+	for _, watched := range slices.Sorted(maps.Keys(watchers)) {
+		ws := watchers[watched]
+		c := r.in.Topo.Cluster(watched).Cluster
 		credFile, ok := r.in.Prior[r.in.Layout.Credential(watched)]
 		if !ok {
 			missing = append(missing, fmt.Sprintf("cluster %q: no stored API credential (%s), needed by the istiod of %s to discover its endpoints; store it with: meshgen credentials set %s --token-file TOKEN --ca-file CA", watched, r.in.Layout.Credential(watched), strings.Join(ws, ", "), watched))
@@ -489,9 +484,8 @@ func (r *run) remoteSecrets() (map[string]map[string][]byte, error) {
 		}
 		var cred *Credential
 		for _, w := range ws {
-			wc := r.in.Inv.Cluster(w)
 			p := r.in.Layout.RemoteSecret(w, watched)
-			recipients := r.in.Topo.Cluster(wc.Name).Recipients
+			recipients := r.in.Topo.Cluster(w).Recipients
 			if prior, ok := r.in.Prior[p]; ok && RemoteSecretCurrent(prior, c.APIServer, fp, recipients) {
 				put(out, w, p, prior)
 				continue
