@@ -61,7 +61,7 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 		in.gatewayPort = gw.Port
 		in.gatewayAddr = gw.Address
 	}
-	if m.Ambient() {
+	if g.topo.Ambient {
 		in.ambient = true
 		in.global = g.topo.GlobalNamespaces()
 	}
@@ -261,9 +261,11 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 			out.add(path.Join(install.dir, name), iops[name])
 		}
 	}
+	var helm helmInstall // the Helm installer's releases, which Argo CD installs as charts
 	switch g.inv.Mesh.Istio.Installer {
 	case inventory.InstallerHelm:
-		install.add(helmReleasesFile, g.marshalDocs(g.helmReleases(in).objects()...))
+		helm = g.helmReleases(in)
+		install.add(helmReleasesFile, g.marshalDocs(helm.objects()...))
 	case inventory.InstallerSail:
 		install.add(sailFile, g.marshalDocs(in.sailResources()...))
 		if in.eastWest && !in.ambient { // ambient: the istio-east-west Gateway below
@@ -300,7 +302,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	if g.inv.Mesh.GitOps != nil && g.inv.Mesh.GitOps.Flux != nil {
 		out.add(FluxPath(c.Name), g.fluxFile(c))
 	}
-	out.files = append(out.files, g.argoStageFiles(c, in, install, mesh)...)
+	out.files = append(out.files, g.argoStageFiles(c, helm, install, mesh)...)
 	return out.files
 }
 

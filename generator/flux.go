@@ -33,8 +33,8 @@ func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 	install, mesh := ks(installStage), ks(meshStage)
 	install.Spec.Wait = true
 	install.Spec.Timeout = "15m"
-	if g.installerSail() {
-		install.Spec.HealthCheckExprs = sailHealthChecks(g.inv.Mesh.Dataplane == inventory.DataplaneAmbient)
+	if g.inv.Mesh.Istio.Installer == inventory.InstallerSail {
+		install.Spec.HealthCheckExprs = sailHealthChecks(g.topo.Ambient)
 	}
 	mesh.Spec.DependsOn = []Dependency{{Name: install.Metadata.Name}}
 	return g.marshalDocs(install, mesh)

@@ -33,6 +33,7 @@ type Mesh struct {
 	clusters []*Cluster // inventory order
 	byName   map[string]*Cluster
 	services []*Service // inventory order
+	global   []string   // GlobalNamespaces
 }
 
 // Cluster is one cluster and its place in the mesh.
@@ -145,7 +146,10 @@ func New(inv *inventory.Inventory) *Mesh {
 	m.watch()
 	for i := range inv.Services {
 		m.services = append(m.services, m.newService(i))
+		m.global = append(m.global, inv.Services[i].Namespace)
 	}
+	slices.Sort(m.global)
+	m.global = slices.Compact(m.global)
 	return m
 }
 
@@ -271,15 +275,9 @@ func (m *Mesh) Serving(s *Service, from string) []Hop {
 // GlobalNamespaces lists, sorted and without duplicates, the namespaces of
 // the exported services: with dataplane ambient, the namespaces whose
 // Services labelled istio.io/global=true every istiod makes global
-// (meshConfig.serviceScopeConfigs).
-func (m *Mesh) GlobalNamespaces() []string {
-	out := make([]string, 0, len(m.services))
-	for _, s := range m.services {
-		out = append(out, s.Namespace)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
+// (meshConfig.serviceScopeConfigs). The slice is shared: callers must not
+// modify it.
+func (m *Mesh) GlobalNamespaces() []string { return m.global }
 
 // ServedBy returns the clusters an istiod serves; nil when istiod names no
 // cluster that runs one.
