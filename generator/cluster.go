@@ -35,13 +35,19 @@ type install struct {
 	remotePilot   string   // remotes: the primary's east-west gateway address
 	injectionPath string   // remotes: istiod's injection path for this cluster
 	external      bool     // primaries that serve remotes
-	eastWest      bool     // the cluster runs an east-west gateway
-	gatewayPort   int      // the east-west gateway's cross-network (mTLS) port
 	clusterLocal  []string // primaries: hosts their istiod keeps cluster-local
 	ambient       bool     // mesh.dataplane ambient: istiod, cni and ztunnel charts in ambient mode
 	global        []string // ambient: namespaces whose istio.io/global=true Services are global
-	gatewayAddr   string   // the east-west gateway's address (inventory)
+	// gateway is the cluster's east-west gateway (inventory), nil without
+	// one.
+	gateway *inventory.EastWestGateway
 }
+
+// sidecarGateway reports whether the cluster runs the east-west gateway of
+// the sidecar data plane (the gateway chart, or the IstioOperator's
+// ingress gateway). The ambient data plane's is a Gateway API Gateway
+// (ambientEastWestGateway).
+func (in install) sidecarGateway() bool { return in.gateway != nil && !in.ambient }
 
 func (g *gen) installOf(c *inventory.Cluster) install {
 	m := g.inv.Mesh
@@ -55,11 +61,7 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 		clusterName: c.Name,
 		network:     c.Network,
 		trustDomain: m.TrustDomain,
-		eastWest:    c.EastWestGateway != nil,
-	}
-	if gw := c.EastWestGateway; gw != nil {
-		in.gatewayPort = gw.Port
-		in.gatewayAddr = gw.Address
+		gateway:     c.EastWestGateway,
 	}
 	if g.topo.Ambient {
 		in.ambient = true
@@ -158,7 +160,7 @@ func (in install) eastWestGateway() *IstioOperator {
 		gw.Label[l] = v
 		for i := range gw.K8s.Service.Ports {
 			if p := &gw.K8s.Service.Ports[i]; p.Name == "tls" {
-				p.Port = in.gatewayPort
+				p.Port = in.gateway.Port
 			}
 		}
 	}
@@ -180,10 +182,10 @@ func (in install) eastWestGateway() *IstioOperator {
 // it istiod looks for 15443 on the Service, finds none, and treats the
 // network as having no gateway at all.
 func (in install) gatewayPortLabel() (string, string) {
-	if in.gatewayPort == 0 || in.gatewayPort == inventory.DefaultGatewayPort {
+	if in.gateway == nil || in.gateway.Port == 0 || in.gateway.Port == inventory.DefaultGatewayPort {
 		return "", ""
 	}
-	return gatewayPortLabel, strconv.Itoa(in.gatewayPort)
+	return gatewayPortLabel, strconv.Itoa(in.gateway.Port)
 }
 
 // gatewayPortLabel is Istio's networking.istio.io/gatewayPort.
@@ -251,7 +253,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	// from them, and reviewers read them. Only where an operator runs are
 	// they resources.
 	iops := map[string][]byte{"istio-operator.yaml": g.marshalDocs(in.controlPlane())}
-	if in.eastWest && !in.ambient {
+	if in.sidecarGateway() {
 		iops["eastwest-gateway.yaml"] = g.marshalDocs(in.eastWestGateway())
 	}
 	for _, name := range sortedKeys(iops) {
@@ -268,7 +270,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 		install.add(helmReleasesFile, g.marshalDocs(helm.objects()...))
 	case inventory.InstallerSail:
 		install.add(sailFile, g.marshalDocs(in.sailResources()...))
-		if in.eastWest && !in.ambient { // ambient: the istio-east-west Gateway below
+		if in.sidecarGateway() { // ambient: the istio-east-west Gateway below
 			mesh.add(sailGatewayFile, g.marshalDocs(g.sailGatewayRelease(in)...))
 		}
 	}
@@ -281,7 +283,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	if g.topo.NeedsAmbientEastWestGateway(c.Name) {
 		mesh.add(ambientEastWestGatewayFile, g.marshalDocs(in.ambientEastWestGateway()))
 	}
-	if in.external && in.eastWest {
+	if in.external && in.gateway != nil {
 		mesh.add("expose-istiod.yaml", g.marshalDocs(g.exposeIstiod()...))
 	}
 	for _, p := range sortedKeys(r.remote[c.Name]) {
