@@ -3,7 +3,6 @@ package secrets
 import (
 	"bytes"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -333,14 +332,8 @@ func (r *run) judgeCacerts(st *pkiState, j *cacertsJob) {
 		j.reason, j.reencrypt = "re-encrypted: "+RecipientChange(md.Recipients, j.recipients), true
 		return
 	}
-	if len(r.in.Identities) > 0 {
-		// With an identity at hand, a kept file must still decrypt: a
-		// tampered or corrupted secret is replaced, never carried on.
-		if _, err := sops.Decrypt(prior, r.in.Identities); err != nil && !errors.Is(err, sops.ErrNoIdentity) {
-			j.reason = "existing file fails its integrity check (tampered or corrupted)"
-			return
-		}
-	}
+	// A tampered or corrupted file is not in the verified prior tree
+	// (VerifyPrior): it was replaced, never carried on.
 	j.keep = prior
 }
 
