@@ -182,7 +182,7 @@ func (in install) eastWestGateway() *IstioOperator {
 // it istiod looks for 15443 on the Service, finds none, and treats the
 // network as having no gateway at all.
 func (in install) gatewayPortLabel() (string, string) {
-	if in.gateway == nil || in.gateway.Port == 0 || in.gateway.Port == inventory.DefaultGatewayPort {
+	if in.gateway == nil || in.gateway.Port == inventory.DefaultGatewayPort {
 		return "", ""
 	}
 	return gatewayPortLabel, strconv.Itoa(in.gateway.Port)

@@ -102,7 +102,7 @@ func (m *Mesh) endpoints(s *Service, from string) []Endpoint {
 		e := Endpoint{Cluster: h.Cluster}
 		if h.Gateway {
 			gw := m.byName[h.Cluster].EastWestGateway
-			e.Gateway, e.Address, e.Port = true, gw.Address, gatewayPort(gw)
+			e.Gateway, e.Address, e.Port = true, gw.Address, uint32(gw.Port)
 		}
 		if m.Ambient {
 			e.Transport = HBONE
@@ -111,13 +111,6 @@ func (m *Mesh) endpoints(s *Service, from string) []Endpoint {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Cluster < out[j].Cluster })
 	return out
-}
-
-func gatewayPort(gw *inventory.EastWestGateway) uint32 {
-	if gw.Port == 0 {
-		return inventory.DefaultGatewayPort
-	}
-	return uint32(gw.Port)
 }
 
 func sortedPorts(s *inventory.Service) []inventory.Port {

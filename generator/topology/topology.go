@@ -22,9 +22,9 @@ const (
 
 // Mesh is the topology of one validated inventory.
 type Mesh struct {
-	// Discovery is mesh.discovery with its default applied.
+	// Discovery is mesh.discovery (Load applies its default).
 	Discovery string
-	// Suffix is the service-entries host suffix.
+	// Suffix is the service-entries host suffix, mesh.serviceSuffix.
 	Suffix string
 	// Ambient is mesh.dataplane ambient: ztunnels carry the traffic over
 	// HBONE, and exported services are Istio's global services.
@@ -112,12 +112,6 @@ func New(inv *inventory.Inventory) *Mesh {
 		Ambient:   inv.Mesh.Ambient(),
 		inv:       inv,
 		byName:    make(map[string]*Cluster, len(inv.Clusters)),
-	}
-	if m.Discovery == "" {
-		m.Discovery = inventory.DefaultDiscovery
-	}
-	if m.Suffix == "" {
-		m.Suffix = inventory.DefaultServiceSuffix
 	}
 	for i := range inv.Clusters {
 		ic := &inv.Clusters[i]
