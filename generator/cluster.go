@@ -292,7 +292,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	if data, ok := r.seFiles[c.Name]; ok {
 		mesh.add(serviceEntriesFile, data)
 	}
-	if drs := g.destinationRules(c.Name); len(drs) > 0 {
+	if drs := g.destinationRules(c.Name, r.rules); len(drs) > 0 {
 		mesh.add(destinationRulesFile, g.marshalDocs(drs...))
 	}
 	install.close()

@@ -167,6 +167,7 @@ type computed struct {
 	seFiles map[string][]byte            // ServiceEntries files by config cluster
 	cacerts map[string][]byte            // encrypted cacerts files by cluster
 	remote  map[string]map[string][]byte // remote secret files by watcher, then path
+	rules   []hostRule                   // every exported host's DestinationRule, by host
 }
 
 func (g *gen) add(p string, data []byte) {
@@ -218,7 +219,7 @@ func (g *gen) run() error {
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
 		g.add(ApplicationSetPath, g.applicationSet())
 	}
-	r := &computed{seFiles: seFiles, cacerts: sec.Cacerts, remote: sec.Remote}
+	r := &computed{seFiles: seFiles, cacerts: sec.Cacerts, remote: sec.Remote, rules: g.hostRules()}
 	outs := make([][]File, len(g.inv.Clusters))
 	pool.All(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {
