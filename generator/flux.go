@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"path"
 	"strings"
 
 	"github.com/meshgen/meshgen/generator/inventory"
@@ -23,7 +22,7 @@ func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 			Metadata: ObjectMeta{Name: c.Name + "-istio-" + stage, Namespace: "flux-system"},
 			Spec: FluxKustomizationSpec{
 				Interval:   interval,
-				Path:       base + "/" + path.Join(StageDir(c.Name, stage)),
+				Path:       base + "/" + StageDir(c.Name, stage),
 				Prune:      true,
 				SourceRef:  SourceRef{Kind: "GitRepository", Name: f.SourceRef},
 				Decryption: &FluxDecryption{Provider: "sops", SecretRef: LocalNameRef{Name: f.DecryptionSecret}},

@@ -123,7 +123,7 @@ func istiodReleasesOf(files map[string][]byte) (map[[2]string]*IstiodRelease, er
 	out := map[[2]string]*IstiodRelease{}
 	for p, data := range files {
 		dir, name := path.Split(p)
-		if (name != helmReleasesFile && name != sailFile) || !strings.HasPrefix(dir, "overlays/") || path.Base(dir) != installStage {
+		if (name != helmReleasesFile && name != sailFile) || !strings.HasPrefix(dir, overlaysDir+"/") || path.Base(dir) != installStage {
 			continue
 		}
 		cluster := path.Base(path.Dir(path.Clean(dir)))
