@@ -69,7 +69,7 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 	}
 	if c.Role == inventory.RoleRemote {
 		in.remote = true
-		if p := g.inv.Cluster(c.Primary); p != nil && p.EastWestGateway != nil {
+		if p := g.topo.Cluster(c.Primary); p != nil && p.EastWestGateway != nil {
 			in.remotePilot = p.EastWestGateway.Address
 		}
 		in.injectionPath = "/inject/cluster/" + c.Name + "/net/" + c.Network
