@@ -31,6 +31,7 @@ type Mesh struct {
 	Ambient  bool
 	inv      *inventory.Inventory
 	clusters []*Cluster // inventory order
+	sorted   []*Cluster // by name
 	byName   map[string]*Cluster
 	services []*Service // inventory order
 	global   []string   // GlobalNamespaces
@@ -130,7 +131,9 @@ func New(inv *inventory.Inventory) *Mesh {
 			c.Served = []string{c.Name}
 		}
 	}
-	for _, c := range sortedByName(m.clusters) {
+	m.sorted = append([]*Cluster(nil), m.clusters...)
+	sort.Slice(m.sorted, func(i, j int) bool { return m.sorted[i].Name < m.sorted[j].Name })
+	for _, c := range m.sorted {
 		if !c.RunsIstiod() {
 			if p := m.byName[c.Istiod]; p != nil {
 				p.Served = append(p.Served, c.Name)
@@ -226,7 +229,7 @@ func (m *Mesh) Watched() map[string][]string {
 // it: the clusters that reach it in another cluster.
 func (m *Mesh) Consumers(s *Service) []string {
 	var out []string
-	for _, c := range sortedByName(m.clusters) {
+	for _, c := range m.sorted {
 		if !s.Runs(c.Name) && s.MayCall(c.Name) {
 			out = append(out, c.Name)
 		}
@@ -525,10 +528,4 @@ func (m *Mesh) Check() error {
 		return a.Col < b.Col
 	})
 	return list
-}
-
-func sortedByName(cs []*Cluster) []*Cluster {
-	out := append([]*Cluster(nil), cs...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
