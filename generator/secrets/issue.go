@@ -349,19 +349,17 @@ type issuedCacerts struct {
 func (r *run) cacerts(st *pkiState) (*issuedCacerts, error) {
 	jobs := r.planCacerts(st)
 	expiry := map[string]time.Time{}
-	for _, j := range jobs {
-		if j.keep != nil && (r.res.StableUntil.IsZero() || j.until.Before(r.res.StableUntil)) {
-			r.res.StableUntil = j.until
-		}
-	}
 	out := map[string][]byte{}
 	var need []string
-	var issue []*cacertsJob
+	var rewrite, issue []*cacertsJob
 	for _, j := range jobs {
 		switch {
 		case j.keep != nil:
 			out[j.cluster.Name] = j.keep
 			expiry[j.cluster.Name] = j.cert.NotAfter
+			if r.res.StableUntil.IsZero() || j.until.Before(r.res.StableUntil) {
+				r.res.StableUntil = j.until
+			}
 			continue
 		case j.reencrypt || j.rebundle:
 			if len(r.in.Identities) == 0 {
@@ -374,6 +372,7 @@ func (r *run) cacerts(st *pkiState) (*issuedCacerts, error) {
 				}
 				continue
 			}
+			rewrite = append(rewrite, j)
 		default:
 			if st.ca == nil && len(r.in.Identities) == 0 {
 				item := fmt.Sprintf("cluster %q: cacerts must be issued (%s), which needs the root key", j.cluster.Name, j.reason)
@@ -394,10 +393,7 @@ func (r *run) cacerts(st *pkiState) (*issuedCacerts, error) {
 	if need = append(st.need, need...); len(need) > 0 {
 		return nil, &NeedIdentityError{Items: need}
 	}
-	for _, j := range jobs {
-		if _, pending := r.res.Pending[r.in.Layout.Cacerts(j.cluster.Name)]; pending || !j.reencrypt && !j.rebundle {
-			continue
-		}
+	for _, j := range rewrite {
 		data, err := r.rewriteCacerts(st, j)
 		if err != nil {
 			return nil, err
