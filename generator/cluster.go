@@ -199,7 +199,8 @@ const gatewayPortLabel = "networking.istio.io/gatewayPort"
 // connect the clusters. The overlay's own kustomization lists both, for
 // tools that apply everything at once.
 
-// sink collects the files of one cluster; clusters render in parallel.
+// sink collects files: one cluster's (clusters render in parallel), or the
+// mesh-wide ones.
 type sink struct{ files []File }
 
 func (k *sink) add(p string, data []byte) { k.files = append(k.files, File{Path: p, Data: data}) }

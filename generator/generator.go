@@ -170,14 +170,6 @@ type computed struct {
 	rules   []hostRule                   // every exported host's DestinationRule, by host
 }
 
-func (g *gen) add(p string, data []byte) {
-	g.tree.Files = append(g.tree.Files, File{Path: p, Data: data})
-}
-
-func (g *gen) addSecret(p string, data []byte) {
-	g.tree.Files = append(g.tree.Files, File{Path: p, Data: data, Secret: true})
-}
-
 func (g *gen) run() error {
 	// topology (g.topo) -> service entries -> secrets -> render.
 	ses, seFiles, err := g.serviceEntries()
@@ -212,13 +204,15 @@ func (g *gen) run() error {
 		g.tree.Pending[p] = item
 	}
 	g.tree.StableUntil = sec.StableUntil
-	g.add(RootCertPath, append([]byte(Header), sec.Bundle...))
-	g.addSecret(RootCAPath, sec.RootFile)
-	g.add(SopsConfigPath, g.sopsConfig())
-	g.add(MeshMDPath, g.meshMD(ses, sec.Expiry))
+	top := &sink{} // the mesh-wide files
+	top.add(RootCertPath, append([]byte(Header), sec.Bundle...))
+	top.addSecret(RootCAPath, sec.RootFile)
+	top.add(SopsConfigPath, g.sopsConfig())
+	top.add(MeshMDPath, g.meshMD(ses, sec.Expiry))
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
-		g.add(ApplicationSetPath, g.applicationSet())
+		top.add(ApplicationSetPath, g.applicationSet())
 	}
+	g.tree.Files = append(g.tree.Files, top.files...)
 	r := &computed{seFiles: seFiles, cacerts: sec.Cacerts, remote: sec.Remote, rules: g.hostRules()}
 	outs := make([][]File, len(g.inv.Clusters))
 	pool.All(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
