@@ -355,12 +355,3 @@ func (g *gen) exposeIstiod() []any {
 	}
 	return []any{&gw, &vs}
 }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
