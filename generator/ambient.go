@@ -114,8 +114,8 @@ func (in install) ambientEastWestGateway() *KubeGateway {
 	var gw KubeGateway
 	loadTemplate("ambient-eastwest-gateway.yaml", &gw)
 	gw.Metadata.Labels = map[string]string{NetworkLabel: in.network}
-	if in.gatewayAddr != "" && inventory.IsIP(in.gatewayAddr) {
-		gw.Spec.Addresses = []KubeGatewayAddress{{Type: "IPAddress", Value: in.gatewayAddr}}
+	if in.gateway != nil && inventory.IsIP(in.gateway.Address) {
+		gw.Spec.Addresses = []KubeGatewayAddress{{Type: "IPAddress", Value: in.gateway.Address}}
 	}
 	return &gw
 }

@@ -29,8 +29,8 @@ const (
 // argoStageFiles renders the Argo CD kustomizations of a cluster's stages
 // from the overlay stages just rendered: the plain files are resources by
 // relative path, the *.sops.yaml files go to KSOPS, and with the Helm
-// installer the Flux HelmReleases give way to Istio's charts.
-func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage) []File {
+// installer the Flux HelmReleases (helm) give way to Istio's charts.
+func (g *gen) argoStageFiles(c *inventory.Cluster, helm helmInstall, stages ...*stage) []File {
 	if g.inv.Mesh.GitOps == nil || g.inv.Mesh.GitOps.ArgoCD == nil {
 		return nil
 	}
@@ -49,7 +49,7 @@ func (g *gen) argoStageFiles(c *inventory.Cluster, in install, stages ...*stage)
 			case strings.HasSuffix(r, ".sops.yaml"):
 				secrets = append(secrets, rel(r))
 			case r == helmReleasesFile:
-				for _, ch := range g.argoCharts(in) {
+				for _, ch := range argoCharts(helm) {
 					release := ch.HelmCharts[0].ReleaseName
 					out.add(path.Join(dir, release, "kustomization.yaml"), g.marshalDocs(ch))
 					k.Resources = append(k.Resources, release)
@@ -94,8 +94,7 @@ const helmReleasesFile = "istio-helmreleases.yaml"
 // and istiod with its injector runs before the gateway pods, whose image
 // only the injector fills in. The chart values are those of the
 // HelmReleases.
-func (g *gen) argoCharts(in install) []*ArgoKustomization {
-	h := g.helmReleases(in)
+func argoCharts(h helmInstall) []*ArgoKustomization {
 	var out []*ArgoKustomization
 	for _, hr := range h.releases {
 		out = append(out, &ArgoKustomization{
@@ -154,7 +153,7 @@ func (g *gen) applicationSet() []byte {
 			Retry:       &RetryStrategy{Limit: 20, Backoff: &Backoff{Duration: "30s", Factor: 2, MaxDuration: "10m"}},
 		},
 	}
-	if g.inv.Mesh.Istio.Installer == "helm" {
+	if g.inv.Mesh.Istio.Installer == inventory.InstallerHelm {
 		// istiod writes the CA bundle into its webhooks and switches their
 		// failure policy once it serves; self-heal must not undo that.
 		spec.SyncPolicy.SyncOptions = append(spec.SyncPolicy.SyncOptions, "RespectIgnoreDifferences=true")

@@ -79,7 +79,7 @@ func CheckReport(inv *inventory.Inventory, files map[string][]byte, ids []age.Id
 	c.rootCA()
 	for _, tc := range c.topo.Clusters() {
 		if tc.NeedsCacerts() {
-			c.cacerts(tc.Cluster)
+			c.cacerts(tc)
 		}
 	}
 	c.otherSecrets()
@@ -205,13 +205,13 @@ func (c *checker) rootCA() {
 }
 
 // cacerts checks one cluster's cacerts secret.
-func (c *checker) cacerts(cl *inventory.Cluster) {
+func (c *checker) cacerts(cl *topology.Cluster) {
 	p := CacertsPath(cl.Name)
 	doc, md, ok := c.readSecret(p)
 	if !ok {
 		return
 	}
-	c.recipients(p, md, c.topo.Cluster(cl.Name).Recipients, "the cluster's and the operators'")
+	c.recipients(p, md, cl.Recipients, "the cluster's and the operators'")
 	certPEM := doc.StringData["ca-cert.pem"]
 	cert, err := secrets.ParseCertPEM([]byte(certPEM))
 	if err != nil {
@@ -299,12 +299,11 @@ func (c *checker) recipients(p string, md *sops.Metadata, want []string, whose s
 // decrypt opens a secret with the identities, when one of them is a
 // recipient of it (or cannot be told apart from one).
 func (c *checker) decrypt(p string, md *sops.Metadata) (*secrets.Doc, bool) {
+	c.checked[p] = true
 	if len(c.ids) == 0 {
-		c.checked[p] = true
 		c.notDecrypted = append(c.notDecrypted, p)
 		return nil, false
 	}
-	c.checked[p] = true
 	plain, err := sops.Verify(c.files[p], c.ids)
 	if errors.Is(err, sops.ErrNoIdentity) && !c.isRecipient(md.Recipients) {
 		c.notDecrypted = append(c.notDecrypted, p)

@@ -35,13 +35,19 @@ type install struct {
 	remotePilot   string   // remotes: the primary's east-west gateway address
 	injectionPath string   // remotes: istiod's injection path for this cluster
 	external      bool     // primaries that serve remotes
-	eastWest      bool     // the cluster runs an east-west gateway
-	gatewayPort   int      // the east-west gateway's cross-network (mTLS) port
 	clusterLocal  []string // primaries: hosts their istiod keeps cluster-local
 	ambient       bool     // mesh.dataplane ambient: istiod, cni and ztunnel charts in ambient mode
 	global        []string // ambient: namespaces whose istio.io/global=true Services are global
-	gatewayAddr   string   // the east-west gateway's address (inventory)
+	// gateway is the cluster's east-west gateway (inventory), nil without
+	// one.
+	gateway *inventory.EastWestGateway
 }
+
+// sidecarGateway reports whether the cluster runs the east-west gateway of
+// the sidecar data plane (the gateway chart, or the IstioOperator's
+// ingress gateway). The ambient data plane's is a Gateway API Gateway
+// (ambientEastWestGateway).
+func (in install) sidecarGateway() bool { return in.gateway != nil && !in.ambient }
 
 func (g *gen) installOf(c *inventory.Cluster) install {
 	m := g.inv.Mesh
@@ -55,19 +61,15 @@ func (g *gen) installOf(c *inventory.Cluster) install {
 		clusterName: c.Name,
 		network:     c.Network,
 		trustDomain: m.TrustDomain,
-		eastWest:    c.EastWestGateway != nil,
+		gateway:     c.EastWestGateway,
 	}
-	if gw := c.EastWestGateway; gw != nil {
-		in.gatewayPort = gw.Port
-		in.gatewayAddr = gw.Address
-	}
-	if m.Ambient() {
+	if g.topo.Ambient {
 		in.ambient = true
 		in.global = g.topo.GlobalNamespaces()
 	}
 	if c.Role == inventory.RoleRemote {
 		in.remote = true
-		if p := g.inv.Cluster(c.Primary); p != nil && p.EastWestGateway != nil {
+		if p := g.topo.Cluster(c.Primary); p != nil && p.EastWestGateway != nil {
 			in.remotePilot = p.EastWestGateway.Address
 		}
 		in.injectionPath = "/inject/cluster/" + c.Name + "/net/" + c.Network
@@ -158,7 +160,7 @@ func (in install) eastWestGateway() *IstioOperator {
 		gw.Label[l] = v
 		for i := range gw.K8s.Service.Ports {
 			if p := &gw.K8s.Service.Ports[i]; p.Name == "tls" {
-				p.Port = in.gatewayPort
+				p.Port = in.gateway.Port
 			}
 		}
 	}
@@ -180,10 +182,10 @@ func (in install) eastWestGateway() *IstioOperator {
 // it istiod looks for 15443 on the Service, finds none, and treats the
 // network as having no gateway at all.
 func (in install) gatewayPortLabel() (string, string) {
-	if in.gatewayPort == 0 || in.gatewayPort == inventory.DefaultGatewayPort {
+	if in.gateway == nil || in.gateway.Port == inventory.DefaultGatewayPort {
 		return "", ""
 	}
-	return gatewayPortLabel, strconv.Itoa(in.gatewayPort)
+	return gatewayPortLabel, strconv.Itoa(in.gateway.Port)
 }
 
 // gatewayPortLabel is Istio's networking.istio.io/gatewayPort.
@@ -197,7 +199,8 @@ const gatewayPortLabel = "networking.istio.io/gatewayPort"
 // connect the clusters. The overlay's own kustomization lists both, for
 // tools that apply everything at once.
 
-// sink collects the files of one cluster; clusters render in parallel.
+// sink collects files: one cluster's (clusters render in parallel), or the
+// mesh-wide ones.
 type sink struct{ files []File }
 
 func (k *sink) add(p string, data []byte) { k.files = append(k.files, File{Path: p, Data: data}) }
@@ -251,7 +254,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	// from them, and reviewers read them. Only where an operator runs are
 	// they resources.
 	iops := map[string][]byte{"istio-operator.yaml": g.marshalDocs(in.controlPlane())}
-	if in.eastWest && !in.ambient {
+	if in.sidecarGateway() {
 		iops["eastwest-gateway.yaml"] = g.marshalDocs(in.eastWestGateway())
 	}
 	for _, name := range sortedKeys(iops) {
@@ -261,12 +264,14 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 			out.add(path.Join(install.dir, name), iops[name])
 		}
 	}
+	var helm helmInstall // the Helm installer's releases, which Argo CD installs as charts
 	switch g.inv.Mesh.Istio.Installer {
 	case inventory.InstallerHelm:
-		install.add(helmReleasesFile, g.marshalDocs(g.helmReleases(in).objects()...))
+		helm = g.helmReleases(in)
+		install.add(helmReleasesFile, g.marshalDocs(helm.objects()...))
 	case inventory.InstallerSail:
 		install.add(sailFile, g.marshalDocs(in.sailResources()...))
-		if in.eastWest && !in.ambient { // ambient: the istio-east-west Gateway below
+		if in.sidecarGateway() { // ambient: the istio-east-west Gateway below
 			mesh.add(sailGatewayFile, g.marshalDocs(g.sailGatewayRelease(in)...))
 		}
 	}
@@ -279,7 +284,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	if g.topo.NeedsAmbientEastWestGateway(c.Name) {
 		mesh.add(ambientEastWestGatewayFile, g.marshalDocs(in.ambientEastWestGateway()))
 	}
-	if in.external && in.eastWest {
+	if in.external && in.gateway != nil {
 		mesh.add("expose-istiod.yaml", g.marshalDocs(g.exposeIstiod()...))
 	}
 	for _, p := range sortedKeys(r.remote[c.Name]) {
@@ -288,7 +293,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	if data, ok := r.seFiles[c.Name]; ok {
 		mesh.add(serviceEntriesFile, data)
 	}
-	if drs := g.destinationRules(c.Name); len(drs) > 0 {
+	if drs := g.destinationRules(c.Name, r.rules); len(drs) > 0 {
 		mesh.add(destinationRulesFile, g.marshalDocs(drs...))
 	}
 	install.close()
@@ -300,7 +305,7 @@ func (g *gen) cluster(c *inventory.Cluster, r *computed) []File {
 	if g.inv.Mesh.GitOps != nil && g.inv.Mesh.GitOps.Flux != nil {
 		out.add(FluxPath(c.Name), g.fluxFile(c))
 	}
-	out.files = append(out.files, g.argoStageFiles(c, in, install, mesh)...)
+	out.files = append(out.files, g.argoStageFiles(c, helm, install, mesh)...)
 	return out.files
 }
 
@@ -349,13 +354,4 @@ func (g *gen) exposeIstiod() []any {
 		route.Route[0].Destination.Host = host
 	}
 	return []any{&gw, &vs}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

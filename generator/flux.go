@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"path"
 	"strings"
 
 	"github.com/meshgen/meshgen/generator/inventory"
@@ -23,7 +22,7 @@ func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 			Metadata: ObjectMeta{Name: c.Name + "-istio-" + stage, Namespace: "flux-system"},
 			Spec: FluxKustomizationSpec{
 				Interval:   interval,
-				Path:       base + "/" + path.Join(StageDir(c.Name, stage)),
+				Path:       base + "/" + StageDir(c.Name, stage),
 				Prune:      true,
 				SourceRef:  SourceRef{Kind: "GitRepository", Name: f.SourceRef},
 				Decryption: &FluxDecryption{Provider: "sops", SecretRef: LocalNameRef{Name: f.DecryptionSecret}},
@@ -33,8 +32,8 @@ func (g *gen) fluxFile(c *inventory.Cluster) []byte {
 	install, mesh := ks(installStage), ks(meshStage)
 	install.Spec.Wait = true
 	install.Spec.Timeout = "15m"
-	if g.installerSail() {
-		install.Spec.HealthCheckExprs = sailHealthChecks(g.inv.Mesh.Dataplane == inventory.DataplaneAmbient)
+	if g.inv.Mesh.Istio.Installer == inventory.InstallerSail {
+		install.Spec.HealthCheckExprs = sailHealthChecks(g.topo.Ambient)
 	}
 	mesh.Spec.DependsOn = []Dependency{{Name: install.Metadata.Name}}
 	return g.marshalDocs(install, mesh)

@@ -167,14 +167,7 @@ type computed struct {
 	seFiles map[string][]byte            // ServiceEntries files by config cluster
 	cacerts map[string][]byte            // encrypted cacerts files by cluster
 	remote  map[string]map[string][]byte // remote secret files by watcher, then path
-}
-
-func (g *gen) add(p string, data []byte) {
-	g.tree.Files = append(g.tree.Files, File{Path: p, Data: data})
-}
-
-func (g *gen) addSecret(p string, data []byte) {
-	g.tree.Files = append(g.tree.Files, File{Path: p, Data: data, Secret: true})
+	rules   []hostRule                   // every exported host's DestinationRule, by host
 }
 
 func (g *gen) run() error {
@@ -211,14 +204,16 @@ func (g *gen) run() error {
 		g.tree.Pending[p] = item
 	}
 	g.tree.StableUntil = sec.StableUntil
-	g.add(RootCertPath, append([]byte(Header), sec.Bundle...))
-	g.addSecret(RootCAPath, sec.RootFile)
-	g.add(SopsConfigPath, g.sopsConfig())
-	g.add(MeshMDPath, g.meshMD(ses, sec.Expiry))
+	top := &sink{} // the mesh-wide files
+	top.add(RootCertPath, append([]byte(Header), sec.Bundle...))
+	top.addSecret(RootCAPath, sec.RootFile)
+	top.add(SopsConfigPath, g.sopsConfig())
+	top.add(MeshMDPath, g.meshMD(ses, sec.Expiry))
 	if gitops := g.inv.Mesh.GitOps; gitops != nil && gitops.ArgoCD != nil {
-		g.add(ApplicationSetPath, g.applicationSet())
+		top.add(ApplicationSetPath, g.applicationSet())
 	}
-	r := &computed{seFiles: seFiles, cacerts: sec.Cacerts, remote: sec.Remote}
+	g.tree.Files = append(g.tree.Files, top.files...)
+	r := &computed{seFiles: seFiles, cacerts: sec.Cacerts, remote: sec.Remote, rules: g.hostRules()}
 	outs := make([][]File, len(g.inv.Clusters))
 	pool.All(len(outs), func(i int) { outs[i] = g.cluster(&g.inv.Clusters[i], r) })
 	for _, files := range outs {

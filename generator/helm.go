@@ -101,16 +101,16 @@ func (g *gen) helmReleases(in install) helmInstall {
 	if l, v := in.gatewayPortLabel(); l != "" {
 		gv := gateway.Spec.Values.(gatewayChartValues)
 		gv.Labels = map[string]string{l: v}
-		gv.NetworkGatewayPorts = map[string]gatewayChartPort{"tls": {Port: in.gatewayPort}}
+		gv.NetworkGatewayPorts = map[string]gatewayChartPort{"tls": {Port: in.gateway.Port}}
 		gateway.Spec.Values = gv
 	}
 	releases := append([]*HelmRelease{&base}, istiods...)
-	switch {
-	case in.ambient:
+	if in.ambient {
 		// The ambient east-west gateway is a Gateway API Gateway that
 		// istiod deploys (mesh stage), not a gateway chart release.
 		releases = append(releases, in.ambientReleases()...)
-	case in.eastWest:
+	}
+	if in.sidecarGateway() {
 		releases = append(releases, &gateway)
 	}
 	for _, hr := range releases {

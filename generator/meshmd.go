@@ -3,6 +3,7 @@ package generator
 import (
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -377,7 +378,7 @@ func exportedTo(s *inventory.Service) string {
 	}
 	var out []string
 	for _, c := range sortedCopy(s.ExportTo) {
-		if !contains(s.Clusters, c) {
+		if !slices.Contains(s.Clusters, c) {
 			out = append(out, c)
 		}
 	}

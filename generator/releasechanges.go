@@ -123,7 +123,7 @@ func istiodReleasesOf(files map[string][]byte) (map[[2]string]*IstiodRelease, er
 	out := map[[2]string]*IstiodRelease{}
 	for p, data := range files {
 		dir, name := path.Split(p)
-		if (name != helmReleasesFile && name != sailFile) || !strings.HasPrefix(dir, "overlays/") || path.Base(dir) != installStage {
+		if (name != helmReleasesFile && name != sailFile) || !strings.HasPrefix(dir, overlaysDir+"/") || path.Base(dir) != installStage {
 			continue
 		}
 		cluster := path.Base(path.Dir(path.Clean(dir)))
@@ -133,33 +133,29 @@ func istiodReleasesOf(files map[string][]byte) (map[[2]string]*IstiodRelease, er
 			}
 			continue
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var hr struct {
-				Kind     string `yaml:"kind"`
-				Metadata struct {
-					Name string `yaml:"name"`
-				} `yaml:"metadata"`
-				Spec struct {
-					Chart struct {
-						Spec struct {
-							Chart   string `yaml:"chart"`
-							Version string `yaml:"version"`
-						} `yaml:"spec"`
-					} `yaml:"chart"`
-					Values struct {
-						Revision     string   `yaml:"revision"`
-						RevisionTags []string `yaml:"revisionTags"`
-					} `yaml:"values"`
-				} `yaml:"spec"`
-			}
-			err := dec.Decode(&hr)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fmt.Errorf("%s: %v", p, err)
-			}
+		type release struct {
+			Kind     string `yaml:"kind"`
+			Metadata struct {
+				Name string `yaml:"name"`
+			} `yaml:"metadata"`
+			Spec struct {
+				Chart struct {
+					Spec struct {
+						Chart   string `yaml:"chart"`
+						Version string `yaml:"version"`
+					} `yaml:"spec"`
+				} `yaml:"chart"`
+				Values struct {
+					Revision     string   `yaml:"revision"`
+					RevisionTags []string `yaml:"revisionTags"`
+				} `yaml:"values"`
+			} `yaml:"spec"`
+		}
+		hrs, err := decodeDocs[release](p, data)
+		if err != nil {
+			return nil, err
+		}
+		for _, hr := range hrs {
 			if hr.Kind != "HelmRelease" || hr.Spec.Chart.Spec.Chart != "istiod" {
 				continue
 			}
@@ -191,18 +187,13 @@ func sailReleasesOf(p, cluster string, data []byte, out map[[2]string]*IstiodRel
 			} `yaml:"targetRef"`
 		} `yaml:"spec"`
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	rs, err := decodeDocs[resource](p, data)
+	if err != nil {
+		return err
+	}
 	var istios []resource
 	tags := map[string][]string{}
-	for {
-		var r resource
-		err := dec.Decode(&r)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%s: %v", p, err)
-		}
+	for _, r := range rs {
 		switch r.Kind {
 		case "Istio":
 			istios = append(istios, r)
@@ -224,4 +215,21 @@ func sailReleasesOf(p, cluster string, data []byte, out map[[2]string]*IstiodRel
 		}
 	}
 	return nil
+}
+
+// decodeDocs decodes every document of the YAML stream of file p.
+func decodeDocs[T any](p string, data []byte) ([]T, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var out []T
+	for {
+		var doc T
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", p, err)
+		}
+		out = append(out, doc)
+	}
 }

@@ -120,16 +120,8 @@ func CompareRoutes(before, after []topology.Route) []RouteChange {
 }
 
 func routesEqual(a, b topology.Route) bool {
-	if a.From != b.From || a.Service != b.Service || a.Host != b.Host || a.Port != b.Port ||
-		a.Protocol != b.Protocol || a.Denied != b.Denied || a.MTLS != b.MTLS || len(a.Endpoints) != len(b.Endpoints) {
-		return false
-	}
-	for i := range a.Endpoints {
-		if a.Endpoints[i] != b.Endpoints[i] {
-			return false
-		}
-	}
-	return true
+	return a.From == b.From && a.Service == b.Service && a.Host == b.Host && a.Port == b.Port &&
+		a.Protocol == b.Protocol && a.Denied == b.Denied && a.MTLS == b.MTLS && slices.Equal(a.Endpoints, b.Endpoints)
 }
 
 // describeChange says how a route that exists in both trees changed.

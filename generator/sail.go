@@ -3,8 +3,6 @@ package generator
 import (
 	"slices"
 	"strings"
-
-	"github.com/meshgen/meshgen/generator/inventory"
 )
 
 // The Sail operator installer (mesh.istio.installer sail): each cluster's
@@ -190,6 +188,3 @@ func sailHealthChecks(ambient bool) []FluxHealthCheckExpr {
 
 // sailReady is the readiness every Sail resource reports.
 const sailReady = "status.observedGeneration == metadata.generation && status.conditions.exists(c, c.type == 'Ready' && c.status == 'True')"
-
-// installerSail reports whether the inventory installs with Sail.
-func (g *gen) installerSail() bool { return g.inv.Mesh.Istio.Installer == inventory.InstallerSail }

@@ -85,7 +85,7 @@ func (g *gen) buildServiceEntries(prior map[string]string) (map[string][]*Servic
 			}
 			local := ""
 			if sides.Local {
-				local = seLocality(g.topo.Cluster(p.Name).Locality)
+				local = seLocality(p.Locality)
 			}
 			key := fmt.Sprint(sides.Local, local, sides.Gateways, g.gatewayNetworksKnown(p.Name, sides.Gateways))
 			if se := shared[key]; se != nil {

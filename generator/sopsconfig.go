@@ -36,20 +36,19 @@ func (g *gen) sopsConfig() []byte {
 	// Secrets go only where istiod runs: cacerts, and the remote secrets
 	// of the clusters it watches.
 	for _, tc := range g.topo.Clusters() {
-		if c := tc.Cluster; tc.NeedsCacerts() {
-			cfg.CreationRules = append(cfg.CreationRules, rule(CacertsPath(c.Name), secrets.KeyFieldRegex, g.topo.Cluster(c.Name).Recipients))
+		if tc.NeedsCacerts() {
+			cfg.CreationRules = append(cfg.CreationRules, rule(CacertsPath(tc.Name), secrets.KeyFieldRegex, tc.Recipients))
 		}
 	}
 	for _, tc := range g.topo.Clusters() {
 		if len(tc.Watches) == 0 {
 			continue
 		}
-		c := tc.Cluster
 		cfg.CreationRules = append(cfg.CreationRules, creationRule{
-			PathRegex:        "(^|/)" + regexp.QuoteMeta(StageDir(c.Name, meshStage)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
+			PathRegex:        "(^|/)" + regexp.QuoteMeta(StageDir(tc.Name, meshStage)+"/"+remoteSecretsDir+"/") + `[^/]+\.sops\.yaml$`,
 			EncryptedRegex:   secrets.RemoteSecretRegex,
 			MACOnlyEncrypted: true,
-			Age:              strings.Join(g.topo.Cluster(c.Name).Recipients, ","),
+			Age:              strings.Join(tc.Recipients, ","),
 		})
 	}
 	cfg.CreationRules = append(cfg.CreationRules, creationRule{

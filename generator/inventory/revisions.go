@@ -2,7 +2,8 @@ package inventory
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -30,13 +31,14 @@ func (i Istio) RevisionSpecs() []RevisionSpec {
 	if len(i.Revisions) == 0 {
 		return []RevisionSpec{{Name: i.Revision, Version: i.Version, Release: "istiod"}}
 	}
+	tags := slices.Sorted(maps.Keys(i.Tags))
 	out := make([]RevisionSpec, 0, len(i.Revisions))
 	for _, r := range i.Revisions {
 		rs := RevisionSpec{Name: r.Name, Version: r.Version, Release: "istiod-" + r.Name}
 		if r.Name == i.Revision {
 			rs.Release = "istiod"
 		}
-		for _, t := range sortedTags(i.Tags) {
+		for _, t := range tags {
 			if i.Tags[t] == r.Name {
 				rs.Tags = append(rs.Tags, t)
 			}
@@ -60,15 +62,6 @@ func (i Istio) DefaultRevision() RevisionSpec {
 		}
 	}
 	return specs[0]
-}
-
-func sortedTags(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // revisions checks mesh.istio's revisions and tags.
@@ -117,7 +110,7 @@ func (v *validator) revisions() {
 	for _, r := range is.Revisions {
 		known = append(known, r.Name)
 	}
-	for _, t := range sortedTags(is.Tags) {
+	for _, t := range slices.Sorted(maps.Keys(is.Tags)) {
 		p := "mesh.istio.tags." + t
 		if len(t) > 63 || !dns1123Label.MatchString(t) {
 			v.errorf(p, "tag %q is not a DNS-1123 label", t)

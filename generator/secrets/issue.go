@@ -3,11 +3,9 @@ package secrets
 import (
 	"bytes"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -68,7 +66,7 @@ type Result struct {
 // kept, re-encrypted, re-bundled or issued afresh, and does it: the root
 // CA, each cluster's cacerts, then the remote secrets.
 func Issue(in Input) (*Result, error) {
-	r := &run{in: in, res: &Result{Reasons: map[string]string{}, Pending: map[string]string{}}}
+	r := &run{in: in, operators: SortedRecipients(in.Inv.Mesh.Recipients), res: &Result{Reasons: map[string]string{}, Pending: map[string]string{}}}
 	st, err := r.rootState()
 	if err != nil {
 		return nil, err
@@ -87,8 +85,10 @@ func Issue(in Input) (*Result, error) {
 }
 
 type run struct {
-	in  Input
-	res *Result
+	in Input
+	// operators are mesh.recipients, sorted: the root CA's recipients.
+	operators []string
+	res       *Result
 }
 
 // pend records, in a preview, work on the file at p that needs an identity
@@ -101,8 +101,6 @@ func (r *run) pend(p, item string) bool {
 	r.res.Pending[p] = item
 	return true
 }
-
-func sortedKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 // pkiState is the root CA as found in the prior tree or newly created.
 type pkiState struct {
@@ -140,8 +138,7 @@ func (r *run) withHeader(b []byte) []byte {
 // rootState loads the root from the prior tree, imports one, or creates one.
 func (r *run) rootState() (*pkiState, error) {
 	m := r.in.Inv.Mesh
-	operators := append([]string(nil), m.Recipients...)
-	sort.Strings(operators)
+	operators := r.operators
 	if imp := r.in.ImportRoot; imp != nil && !r.priorHoldsRoot(imp, operators) {
 		return r.newRootState(imp, "root imported")
 	}
@@ -199,7 +196,7 @@ func (r *run) rootState() (*pkiState, error) {
 }
 
 // priorHoldsRoot reports whether the prior tree already holds ca, encrypted
-// to operators, so that importing it again rewrites nothinr.
+// to operators, so that importing it again rewrites nothing.
 func (r *run) priorHoldsRoot(ca *pki.CA, operators []string) bool {
 	prior := r.in.Prior[r.in.Layout.RootCA]
 	var doc Doc
@@ -211,10 +208,7 @@ func (r *run) priorHoldsRoot(ca *pki.CA, operators []string) bool {
 }
 
 func (r *run) newRootState(ca *pki.CA, why string) (*pkiState, error) {
-	doc := RootDoc(ca)
-	operators := append([]string(nil), r.in.Inv.Mesh.Recipients...)
-	sort.Strings(operators)
-	file, err := r.encrypt(doc, operators)
+	file, err := r.encrypt(RootDoc(ca), r.operators)
 	if err != nil {
 		return nil, fmt.Errorf("encrypt root CA: %w", err)
 	}
@@ -287,7 +281,7 @@ func (r *run) planCacerts(st *pkiState) []*cacertsJob {
 			continue
 		}
 		c := tc.Cluster
-		jobs = append(jobs, &cacertsJob{cluster: c, recipients: r.in.Topo.Cluster(c.Name).Recipients, req: pki.IntermediateRequest{
+		jobs = append(jobs, &cacertsJob{cluster: c, recipients: tc.Recipients, req: pki.IntermediateRequest{
 			Cluster:      c.Name,
 			Organization: m.PKI.Intermediate.Organization,
 			Algorithm:    pki.Algorithm(m.PKI.KeyAlgorithm),
@@ -338,14 +332,8 @@ func (r *run) judgeCacerts(st *pkiState, j *cacertsJob) {
 		j.reason, j.reencrypt = "re-encrypted: "+RecipientChange(md.Recipients, j.recipients), true
 		return
 	}
-	if len(r.in.Identities) > 0 {
-		// With an identity at hand, a kept file must still decrypt: a
-		// tampered or corrupted secret is replaced, never carried on.
-		if _, err := sops.Decrypt(prior, r.in.Identities); err != nil && !errors.Is(err, sops.ErrNoIdentity) {
-			j.reason = "existing file fails its integrity check (tampered or corrupted)"
-			return
-		}
-	}
+	// A tampered or corrupted file is not in the verified prior tree
+	// (VerifyPrior): it was replaced, never carried on.
 	j.keep = prior
 }
 
@@ -361,19 +349,17 @@ type issuedCacerts struct {
 func (r *run) cacerts(st *pkiState) (*issuedCacerts, error) {
 	jobs := r.planCacerts(st)
 	expiry := map[string]time.Time{}
-	for _, j := range jobs {
-		if j.keep != nil && (r.res.StableUntil.IsZero() || j.until.Before(r.res.StableUntil)) {
-			r.res.StableUntil = j.until
-		}
-	}
 	out := map[string][]byte{}
 	var need []string
-	var issue []*cacertsJob
+	var rewrite, issue []*cacertsJob
 	for _, j := range jobs {
 		switch {
 		case j.keep != nil:
 			out[j.cluster.Name] = j.keep
 			expiry[j.cluster.Name] = j.cert.NotAfter
+			if r.res.StableUntil.IsZero() || j.until.Before(r.res.StableUntil) {
+				r.res.StableUntil = j.until
+			}
 			continue
 		case j.reencrypt || j.rebundle:
 			if len(r.in.Identities) == 0 {
@@ -386,6 +372,7 @@ func (r *run) cacerts(st *pkiState) (*issuedCacerts, error) {
 				}
 				continue
 			}
+			rewrite = append(rewrite, j)
 		default:
 			if st.ca == nil && len(r.in.Identities) == 0 {
 				item := fmt.Sprintf("cluster %q: cacerts must be issued (%s), which needs the root key", j.cluster.Name, j.reason)
@@ -406,10 +393,7 @@ func (r *run) cacerts(st *pkiState) (*issuedCacerts, error) {
 	if need = append(st.need, need...); len(need) > 0 {
 		return nil, &NeedIdentityError{Items: need}
 	}
-	for _, j := range jobs {
-		if _, pending := r.res.Pending[r.in.Layout.Cacerts(j.cluster.Name)]; pending || !j.reencrypt && !j.rebundle {
-			continue
-		}
+	for _, j := range rewrite {
 		data, err := r.rewriteCacerts(st, j)
 		if err != nil {
 			return nil, err
@@ -474,10 +458,10 @@ func (r *run) rewriteCacerts(st *pkiState, j *cacertsJob) ([]byte, error) {
 func (r *run) remoteSecrets() (map[string]map[string][]byte, error) {
 	out := map[string]map[string][]byte{}
 	var need, missing []string
-	watched := r.in.Topo.Watched()
-	for _, watched := range sortedKeys(watched) {
-		ws := r.in.Topo.Cluster(watched).WatchedBy
-		c := r.in.Inv.Cluster(watched)
+	watchers := r.in.Topo.Watched()
+	for _, watched := range slices.Sorted(maps.Keys(watchers)) {
+		ws := watchers[watched]
+		c := r.in.Topo.Cluster(watched).Cluster
 		credFile, ok := r.in.Prior[r.in.Layout.Credential(watched)]
 		if !ok {
 			missing = append(missing, fmt.Sprintf("cluster %q: no stored API credential (%s), needed by the istiod of %s to discover its endpoints; store it with: meshgen credentials set %s --token-file TOKEN --ca-file CA", watched, r.in.Layout.Credential(watched), strings.Join(ws, ", "), watched))
@@ -489,9 +473,8 @@ func (r *run) remoteSecrets() (map[string]map[string][]byte, error) {
 		}
 		var cred *Credential
 		for _, w := range ws {
-			wc := r.in.Inv.Cluster(w)
 			p := r.in.Layout.RemoteSecret(w, watched)
-			recipients := r.in.Topo.Cluster(wc.Name).Recipients
+			recipients := r.in.Topo.Cluster(w).Recipients
 			if prior, ok := r.in.Prior[p]; ok && RemoteSecretCurrent(prior, c.APIServer, fp, recipients) {
 				put(out, w, p, prior)
 				continue

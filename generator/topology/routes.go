@@ -68,12 +68,11 @@ func AllRoutes(inv *inventory.Inventory) iter.Seq[Route] {
 // exporter is Serving: the same answers the renderers write the tree from.
 func (m *Mesh) Routes() iter.Seq[Route] {
 	return func(yield func(Route) bool) {
-		clusters := sortedByName(m.clusters)
 		services := append([]*Service(nil), m.services...)
 		sort.SliceStable(services, func(i, j int) bool { return services[i].ID < services[j].ID })
 		for _, s := range services {
 			for _, p := range sortedPorts(s.Service) {
-				for _, c := range clusters {
+				for _, c := range m.sorted {
 					r := Route{From: c.Name, Service: s.ID, Host: s.Host, Port: uint32(p.Port), Protocol: p.Protocol}
 					if s.MayCall(c.Name) {
 						r.MTLS = true // meshgen's promise: Istio mTLS on every hop
@@ -102,7 +101,7 @@ func (m *Mesh) endpoints(s *Service, from string) []Endpoint {
 		e := Endpoint{Cluster: h.Cluster}
 		if h.Gateway {
 			gw := m.byName[h.Cluster].EastWestGateway
-			e.Gateway, e.Address, e.Port = true, gw.Address, gatewayPort(gw)
+			e.Gateway, e.Address, e.Port = true, gw.Address, uint32(gw.Port)
 		}
 		if m.Ambient {
 			e.Transport = HBONE
@@ -111,13 +110,6 @@ func (m *Mesh) endpoints(s *Service, from string) []Endpoint {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Cluster < out[j].Cluster })
 	return out
-}
-
-func gatewayPort(gw *inventory.EastWestGateway) uint32 {
-	if gw.Port == 0 {
-		return inventory.DefaultGatewayPort
-	}
-	return uint32(gw.Port)
 }
 
 func sortedPorts(s *inventory.Service) []inventory.Port {

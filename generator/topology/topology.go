@@ -22,17 +22,19 @@ const (
 
 // Mesh is the topology of one validated inventory.
 type Mesh struct {
-	// Discovery is mesh.discovery with its default applied.
+	// Discovery is mesh.discovery (Load applies its default).
 	Discovery string
-	// Suffix is the service-entries host suffix.
+	// Suffix is the service-entries host suffix, mesh.serviceSuffix.
 	Suffix string
 	// Ambient is mesh.dataplane ambient: ztunnels carry the traffic over
 	// HBONE, and exported services are Istio's global services.
 	Ambient  bool
 	inv      *inventory.Inventory
 	clusters []*Cluster // inventory order
+	sorted   []*Cluster // by name
 	byName   map[string]*Cluster
 	services []*Service // inventory order
+	global   []string   // GlobalNamespaces
 }
 
 // Cluster is one cluster and its place in the mesh.
@@ -112,12 +114,6 @@ func New(inv *inventory.Inventory) *Mesh {
 		inv:       inv,
 		byName:    make(map[string]*Cluster, len(inv.Clusters)),
 	}
-	if m.Discovery == "" {
-		m.Discovery = inventory.DefaultDiscovery
-	}
-	if m.Suffix == "" {
-		m.Suffix = inventory.DefaultServiceSuffix
-	}
 	for i := range inv.Clusters {
 		ic := &inv.Clusters[i]
 		c := &Cluster{Cluster: ic, Istiod: ic.Name}
@@ -135,7 +131,9 @@ func New(inv *inventory.Inventory) *Mesh {
 			c.Served = []string{c.Name}
 		}
 	}
-	for _, c := range sortedByName(m.clusters) {
+	m.sorted = append([]*Cluster(nil), m.clusters...)
+	sort.Slice(m.sorted, func(i, j int) bool { return m.sorted[i].Name < m.sorted[j].Name })
+	for _, c := range m.sorted {
 		if !c.RunsIstiod() {
 			if p := m.byName[c.Istiod]; p != nil {
 				p.Served = append(p.Served, c.Name)
@@ -145,7 +143,10 @@ func New(inv *inventory.Inventory) *Mesh {
 	m.watch()
 	for i := range inv.Services {
 		m.services = append(m.services, m.newService(i))
+		m.global = append(m.global, inv.Services[i].Namespace)
 	}
+	slices.Sort(m.global)
+	m.global = slices.Compact(m.global)
 	return m
 }
 
@@ -228,7 +229,7 @@ func (m *Mesh) Watched() map[string][]string {
 // it: the clusters that reach it in another cluster.
 func (m *Mesh) Consumers(s *Service) []string {
 	var out []string
-	for _, c := range sortedByName(m.clusters) {
+	for _, c := range m.sorted {
 		if !s.Runs(c.Name) && s.MayCall(c.Name) {
 			out = append(out, c.Name)
 		}
@@ -271,15 +272,9 @@ func (m *Mesh) Serving(s *Service, from string) []Hop {
 // GlobalNamespaces lists, sorted and without duplicates, the namespaces of
 // the exported services: with dataplane ambient, the namespaces whose
 // Services labelled istio.io/global=true every istiod makes global
-// (meshConfig.serviceScopeConfigs).
-func (m *Mesh) GlobalNamespaces() []string {
-	out := make([]string, 0, len(m.services))
-	for _, s := range m.services {
-		out = append(out, s.Namespace)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
-}
+// (meshConfig.serviceScopeConfigs). The slice is shared: callers must not
+// modify it.
+func (m *Mesh) GlobalNamespaces() []string { return m.global }
 
 // ServedBy returns the clusters an istiod serves; nil when istiod names no
 // cluster that runs one.
@@ -533,10 +528,4 @@ func (m *Mesh) Check() error {
 		return a.Col < b.Col
 	})
 	return list
-}
-
-func sortedByName(cs []*Cluster) []*Cluster {
-	out := append([]*Cluster(nil), cs...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
 }
