@@ -334,10 +334,7 @@ func (c *cluster) readGateway(t Tree, w *world) error {
 		return fmt.Errorf("cluster %s: the tree installs an east-west gateway the inventory gives no address for", c.name)
 	}
 	g.address = c.inv.EastWestGateway.Address
-	g.port = c.inv.EastWestGateway.Port
-	if g.port == 0 {
-		g.port = inventory.DefaultGatewayPort
-	}
+	g.port = c.inv.EastWestGateway.Port // defaulted by inventory.Load (15443, or 15008 with ambient)
 	if a, err := netip.ParseAddr(g.address); err == nil {
 		g.ip = a.String()
 	} else {
